@@ -1,0 +1,4 @@
+import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
+
+/** Created once per container and reused by every invocation. */
+export const imagebuilder = new ImagebuilderClient({});

@@ -1,0 +1,338 @@
+import { z } from 'zod';
+import { isValidCron } from './cron';
+import { parseDuration } from './duration';
+
+/**
+ * The deployment's configuration: the original stack's parameters under their new names.
+ * Values come from cdk.json context and `-c key=value`; `-c` values arrive as strings, so every
+ * numeric, boolean, list and map key also accepts its string form.
+ */
+
+const CYCLOID_SAAS = {
+  schedulerApiAddress: 'https://scheduler.cycloid.io',
+  schedulerHost: 'scheduler.cycloid.io',
+  schedulerPort: 32223,
+  // Public host key of the Cycloid SaaS scheduler (TSA), as published in the original one-click template.
+  tsaPublicKey:
+    'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC+To6R1hDAO00Xrt8q5Md38J9dh+aMIbV2GTqQkFcKwVAB6czbPPcitPWZ7y3Bw1dKMC8R7DGRAt01yWlkYo/voRp5prqKMc/uzkObhHNy42eJgZlStKU1IMw/fx0Rx+6Y3NClCCOecx415dkAH+PFudKosq4pFB9KjfOp3tMHqirMSF7dsbM3910gcPBL2NFHkOZ4cNfeSztXEg9wy4SExX3CHiUyLiShpwXa+C2f6IPdOJt+9ueXQIL0hcMmd12PRL5UU6/e5U5kldM4EWiJoohVbfoA1CRFF9QwJt6H3IiZPmd3sWqIVVy6Vssn5okjYLRwCwEd8+wd8tI6OnNb',
+};
+
+const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8,17}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
+// family + generation (+ attributes) "." size, e.g. c5d.2xlarge, m7i-flex.large, u-6tb1.metal
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
+const NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
+const VERSION = /^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$/;
+
+const fromString = <T extends z.ZodType>(parse: (raw: string) => unknown, schema: T) =>
+  z.preprocess((value) => (typeof value === 'string' ? parse(value) : value), schema);
+
+const asNumber = (raw: string) => (raw.trim() === '' ? raw : Number(raw));
+const asBoolean = (raw: string) => (raw === 'true' ? true : raw === 'false' ? false : raw);
+const asList = (raw: string) =>
+  raw.trim().startsWith('[') ? safeJson(raw) : raw.split(',').map((s) => s.trim());
+const asJson = (raw: string) => safeJson(raw);
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+const positiveInt = (what: string) =>
+  fromString(
+    asNumber,
+    z
+      .number({ error: `a positive integer (${what})` })
+      .int()
+      .positive(),
+  );
+const nonNegativeInt = (what: string) =>
+  fromString(
+    asNumber,
+    z
+      .number({ error: `a non-negative integer (${what})` })
+      .int()
+      .nonnegative(),
+  );
+const bool = fromString(asBoolean, z.boolean({ error: 'true or false' }));
+const pattern = (re: RegExp, form: string) => z.string({ error: form }).regex(re, { error: form });
+const duration = (form: string, min: number, max: number) =>
+  z.union([z.string(), z.number()], { error: form }).transform((value, ctx) => {
+    const seconds = parseDuration(value);
+    if (seconds === undefined || seconds < min || seconds > max) {
+      ctx.addIssue({ code: 'custom', message: form });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+const cron = z
+  .string({ error: 'a cron expression of 5 fields (minute hour day-of-month month day-of-week), UTC' })
+  .refine(isValidCron, {
+    error: 'a cron expression of 5 fields (minute hour day-of-month month day-of-week), UTC',
+  });
+
+const instanceTypes = fromString(
+  asList,
+  z.union([
+    pattern(INSTANCE_TYPE, 'an EC2 instance type such as c5d.2xlarge, or a list of them').transform((t) => [
+      t,
+    ]),
+    z
+      .array(pattern(INSTANCE_TYPE, 'an EC2 instance type such as c5d.2xlarge'))
+      .min(1, { error: 'a non-empty list of EC2 instance types' })
+      .max(20, { error: 'at most 20 instance types' }),
+  ]),
+);
+
+const tagMap = fromString(
+  asJson,
+  z.record(
+    z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^(?!aws:)/, { error: 'tag keys must not start with aws:' }),
+    z.string().max(256),
+    { error: 'a map of tag names to string values, e.g. {"team":"ci"}' },
+  ),
+);
+
+export const configSchema = z.strictObject({
+  customer: pattern(NAME, 'lower-case letters, digits and dashes, starting with a letter').optional(),
+  project: pattern(NAME, 'lower-case letters, digits and dashes, starting with a letter').default(
+    'external-worker',
+  ),
+  env: pattern(/^[a-z][a-z0-9-]{0,15}$/, 'lower-case letters, digits and dashes (at most 16)').default(
+    'prod',
+  ),
+  region: pattern(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'an AWS region such as eu-west-1').default('eu-west-1'),
+  schedulerApiAddress: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL such as https://scheduler.cycloid.io' })
+    .default(CYCLOID_SAAS.schedulerApiAddress),
+  schedulerHost: pattern(/^[A-Za-z0-9.-]+$/, 'a host name or IP address').default(CYCLOID_SAAS.schedulerHost),
+  schedulerPort: fromString(
+    asNumber,
+    z.number({ error: 'a TCP port (1-65535)' }).int().min(1).max(65535),
+  ).default(CYCLOID_SAAS.schedulerPort),
+  tsaPublicKey: pattern(
+    /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( \S+)?$/,
+    'an SSH public key line (ssh-rsa|ssh-ed25519|ecdsa-… AAAA…)',
+  ).default(CYCLOID_SAAS.tsaPublicKey),
+  workerKeyParameter: pattern(SSM_PARAMETER_NAME, 'an SSM parameter name starting with /').optional(),
+  teamId: pattern(/^[A-Za-z0-9_.-]{1,128}$/, 'a Concourse team name').optional(),
+  workerTag: pattern(/^[A-Za-z0-9_.-]{1,64}$/, 'a Concourse worker tag (letters, digits, _ . -)').optional(),
+  workerRuntime: z
+    .enum(['containerd', 'guardian', 'houdini'], { error: 'containerd, guardian or houdini' })
+    .default('containerd'),
+  workerDnsServer: pattern(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, 'an IPv4 address').optional(),
+  workerVersion: pattern(VERSION, 'a Concourse version such as 7.11.2').optional(),
+  vpcId: pattern(VPC_ID, 'a VPC id such as vpc-0123456789abcdef0').optional(),
+  subnetIds: fromString(
+    asList,
+    z
+      .array(pattern(SUBNET_ID, 'subnet ids such as subnet-0123456789abcdef0'), {
+        error: 'a list of subnet ids, e.g. subnet-0123abcd,subnet-4567ef01',
+      })
+      .min(1, { error: 'a non-empty list of subnet ids' }),
+  ).optional(),
+  bastionSecurityGroupId: pattern(
+    SECURITY_GROUP_ID,
+    'a security group id such as sg-0123456789abcdef0',
+  ).optional(),
+  metricsSecurityGroupId: pattern(
+    SECURITY_GROUP_ID,
+    'a security group id such as sg-0123456789abcdef0',
+  ).optional(),
+  keyPairName: pattern(/^[ -~]{1,255}$/, 'an EC2 key pair name').optional(),
+  extraTags: tagMap.default({}),
+  workerAmiId: pattern(AMI_ID, 'an AMI id such as ami-0123456789abcdef0').optional(),
+  desiredCapacity: nonNegativeInt('number of workers').default(1),
+  minSize: nonNegativeInt('minimum number of workers').default(1),
+  maxSize: positiveInt('maximum number of workers').default(6),
+  instanceType: instanceTypes.default(['c5d.2xlarge']),
+  capacity: z.enum(['spot', 'ondemand'], { error: 'spot or ondemand' }).default('spot'),
+  spotMaxPrice: fromString(
+    (raw) => raw,
+    z
+      .union([z.string(), z.number()], { error: 'a positive decimal price in USD per hour, e.g. 0.3' })
+      .transform((v) => String(v))
+      .refine((v) => /^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v) && Number(v) > 0, {
+        error: 'a positive decimal price in USD per hour, e.g. 0.3',
+      }),
+  ).default('0.3'),
+  rootVolumeSize: positiveInt('GiB').default(20),
+  dataVolumeSize: positiveInt('GiB').default(130),
+  ebsOptimized: bool.default(true),
+  fsVolumeType: z.enum(['btrfs', 'ext4'], { error: 'btrfs or ext4' }).default('btrfs'),
+  useLocalDevice: bool.default(false),
+  varLibDevice: pattern(
+    /^(nodevice|\/dev\/[a-z0-9]+)$/,
+    'nodevice or a device path such as /dev/xvdf',
+  ).default('nodevice'),
+  schedule: fromString(
+    asJson,
+    z.strictObject(
+      { start: cron.optional(), stop: cron.optional() },
+      { error: 'an object {"start": "<cron>", "stop": "<cron>"}' },
+    ),
+  ).default({}),
+  keepRunningOnBootFailure: bool.default(false),
+  ansibleVersion: pattern(/^[0-9]+\.[0-9]+(\.[0-9]+)?$/, 'an ansible-core version such as 2.17.7').default(
+    '2.17.7',
+  ),
+  amiRetention: positiveInt('AMIs to keep').default(3),
+  minHealthyPercentage: fromString(
+    asNumber,
+    z.number({ error: 'a percentage 0-100' }).int().min(0).max(100),
+  ).default(90),
+  bootTimeout: duration('a duration from 2m to 2h, such as 15m', 120, 7200).default(900),
+  drainTimeout: duration('a duration from 1m to 48h, such as 30m', 60, 172800).default(1800),
+  versionCheckInterval: duration('a duration from 1m to 24h, such as 5m', 60, 86400).default(300),
+  notificationEmail: z.email({ error: 'an e-mail address' }).optional(),
+  logRetentionDays: fromString(
+    asNumber,
+    z
+      .number({
+        error: 'a CloudWatch Logs retention in days (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …)',
+      })
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), {
+        error: 'a CloudWatch Logs retention in days (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …)',
+      }),
+  ).default(30),
+});
+
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+export type WorkerConfig = z.output<typeof configSchema> & {
+  /** CloudFormation stack name: `<project>-<env>`. */
+  stackName: string;
+  /** SSM parameter holding the worker's private key (SecureString). */
+  workerKeyParameter: string;
+  /** Prefix of every SSM parameter this stack reads or writes at run time. */
+  parameterPrefix: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Context keys that CDK itself sets or reads: feature flags (`@aws-cdk/...`) and `aws:cdk:*`, `cdk-*`. */
+function isCdkKey(key: string): boolean {
+  return key.startsWith('@') || key.includes(':') || key.startsWith('cdk-') || key === 'assetOutputs';
+}
+
+/** Turns `schedule.start` style keys (as given with `-c`) into nested objects. */
+function nestDottedKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const dot = key.indexOf('.');
+    if (dot < 0) {
+      out[key] = value;
+      continue;
+    }
+    const parent = key.slice(0, dot);
+    const existing = out[parent];
+    const base =
+      typeof existing === 'string' ? safeJson(existing) : existing === undefined ? {} : (existing as unknown);
+    out[parent] = { ...(typeof base === 'object' && base !== null ? base : {}), [key.slice(dot + 1)]: value };
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function valueAt(raw: Record<string, unknown>, path: PropertyKey[]): unknown {
+  let current: unknown = raw;
+  for (const key of path) {
+    if (typeof current === 'string') current = safeJson(current);
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key as string];
+  }
+  return current;
+}
+
+/**
+ * Rules between keys, checked on the keys that are valid on their own, so that they are reported
+ * together with the problems of the other keys.
+ */
+function crossKeyProblems(raw: Record<string, unknown>): string[] {
+  const field = <K extends keyof typeof configSchema.shape>(key: K) => {
+    const parsed = configSchema.shape[key].safeParse(raw[key]);
+    return parsed.success ? (parsed.data as z.output<(typeof configSchema.shape)[K]>) : undefined;
+  };
+  const [min, max, desired] = [field('minSize'), field('maxSize'), field('desiredCapacity')];
+  const problems: string[] = [];
+  if (min !== undefined && max !== undefined && min > max) {
+    problems.push(`minSize: expected at most maxSize (${max}), given ${describe(raw.minSize ?? min)}`);
+  }
+  if (
+    min !== undefined &&
+    max !== undefined &&
+    desired !== undefined &&
+    min <= max &&
+    (desired < min || desired > max)
+  ) {
+    problems.push(
+      `desiredCapacity: expected between minSize (${min}) and maxSize (${max}), given ${describe(raw.desiredCapacity ?? desired)}`,
+    );
+  }
+  if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
+    problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
+  }
+  return problems;
+}
+
+/** Validates every key at once; throws a ConfigError with one line per problem. */
+export function parseConfig(context: Record<string, unknown>): WorkerConfig {
+  const raw = nestDottedKeys(Object.fromEntries(Object.entries(context).filter(([key]) => !isCdkKey(key))));
+  const result = configSchema.safeParse(raw);
+  const crossKey = crossKeyProblems(raw);
+  if (!result.success || crossKey.length > 0) {
+    const problems = (result.error?.issues ?? []).map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+        return issue.keys
+          .map(
+            (k) =>
+              `${where}${k}: unknown key (given ${describe(valueAt(raw, [...issue.path, k]))}); see the README's configuration table`,
+          )
+          .join('\n  - ');
+      }
+      // A bad list item is reported against the whole key, as the operator wrote it.
+      const itemAt = issue.path.findIndex((segment) => typeof segment === 'number');
+      const path = itemAt > 0 ? issue.path.slice(0, itemAt) : issue.path;
+      const key = path.join('.') || '(root)';
+      const given =
+        itemAt > 0
+          ? valueAt(raw, path)
+          : 'input' in issue && issue.input !== undefined
+            ? issue.input
+            : valueAt(raw, path);
+      return `${key}: expected ${issue.message}, given ${describe(given)}`;
+    });
+    throw new ConfigError([...problems, ...crossKey]);
+  }
+  const c = result.data;
+  const stackName = `${c.project}-${c.env}`;
+  return {
+    ...c,
+    stackName,
+    parameterPrefix: `/${c.project}/${c.env}`,
+    workerKeyParameter: c.workerKeyParameter ?? `/${c.project}/${c.env}/worker-key`,
+  };
+}

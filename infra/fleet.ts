@@ -1,0 +1,448 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Aws, type CfnElement, CustomResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import type { WorkerConfig } from './config';
+import type { DeployInputs } from './deploy-inputs';
+import { WorkerFunction } from './lambda';
+import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+
+export interface WorkerFleetProps {
+  config: WorkerConfig;
+  inputs: DeployInputs;
+  /** The ansible/ folder as an S3 asset: a worker on the stock AMI installs itself from it. */
+  playbook: s3assets.Asset;
+  logRetention: logs.RetentionDays;
+}
+
+/** Instance store disks as the original mapped them; types without instance store ignore them. */
+const INSTANCE_STORE_DEVICES = ['g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'].map((letter, i) => ({
+  deviceName: `/dev/xvd${letter}`,
+  virtualName: `ephemeral${i}`,
+}));
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The worker fleet: security group, instance role, launch template, Auto Scaling group with its
+ * lifecycle hooks, schedules and log group. Everything the original Terraform module created.
+ */
+export class WorkerFleet extends Construct {
+  readonly securityGroup: ec2.CfnSecurityGroup;
+  readonly role: iam.Role;
+  readonly launchTemplate: ec2.CfnLaunchTemplate;
+  readonly group: autoscaling.CfnAutoScalingGroup;
+  readonly groupName: string;
+  readonly logGroup: logs.LogGroup;
+  readonly launchHookName: string;
+  readonly terminateHookName: string;
+  /** True when the group launches several instance types through a mixed instances policy. */
+  readonly mixedInstances: boolean;
+
+  constructor(scope: Construct, id: string, props: WorkerFleetProps) {
+    super(scope, id);
+    const { config, inputs } = props;
+    this.groupName = `${config.stackName}-workers`;
+    this.launchHookName = `${config.stackName}-launch`;
+    this.terminateHookName = `${config.stackName}-terminate`;
+    this.mixedInstances = config.instanceType.length > 1;
+
+    this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
+      logGroupName: `/${config.project}/${config.env}/workers`,
+      retention: props.logRetention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.securityGroup = this.createSecurityGroup(config, inputs);
+    this.role = this.createRole(config, props.playbook);
+    const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
+
+    const imageId = config.workerAmiId ?? this.currentAmi(config, inputs);
+    this.launchTemplate = new ec2.CfnLaunchTemplate(this, 'LaunchTemplate', {
+      launchTemplateName: `${config.stackName}-worker`,
+      launchTemplateData: this.launchTemplateData(config, inputs, props, profile.attrArn, imageId),
+      tagSpecifications: [{ resourceType: 'launch-template', tags: this.tagList(config, inputs) }],
+    });
+
+    this.group = this.createGroup(config, inputs);
+    this.createSchedules(config);
+  }
+
+  private tagList(config: WorkerConfig, inputs: DeployInputs) {
+    return Object.entries(this.tags(config, inputs)).map(([key, value]) => ({ key, value }));
+  }
+
+  private tags(config: WorkerConfig, inputs: DeployInputs): Record<string, string> {
+    return {
+      ...config.extraTags,
+      Name: `${config.project}-worker-${config.env}`,
+      customer: inputs.customer,
+      project: config.project,
+      env: config.env,
+      role: 'worker',
+      'cycloid.io': 'true',
+      [STACK_TAG]: config.stackName,
+      ...(config.keepRunningOnBootFailure ? { keeprunning: 'true' } : {}),
+    };
+  }
+
+  private createSecurityGroup(config: WorkerConfig, inputs: DeployInputs): ec2.CfnSecurityGroup {
+    const ingress: ec2.CfnSecurityGroup.IngressProperty[] = [];
+    if (config.bastionSecurityGroupId) {
+      ingress.push({
+        ipProtocol: 'tcp',
+        fromPort: 22,
+        toPort: 22,
+        sourceSecurityGroupId: config.bastionSecurityGroupId,
+        description: 'SSH from the bastion',
+      });
+    }
+    if (config.metricsSecurityGroupId) {
+      ingress.push({
+        ipProtocol: 'tcp',
+        fromPort: 9100,
+        toPort: 9100,
+        sourceSecurityGroupId: config.metricsSecurityGroupId,
+        description: 'Prometheus metrics (Telegraf)',
+      });
+    }
+    return new ec2.CfnSecurityGroup(this, 'SecurityGroup', {
+      vpcId: inputs.vpcId,
+      groupDescription: `Concourse workers of ${config.stackName}`,
+      securityGroupEgress: [
+        { ipProtocol: '-1', cidrIp: '0.0.0.0/0', description: 'Scheduler, AWS APIs, build traffic' },
+      ],
+      securityGroupIngress: ingress.length > 0 ? ingress : undefined,
+    });
+  }
+
+  private createRole(config: WorkerConfig, playbook: s3assets.Asset): iam.Role {
+    const stack = Stack.of(this);
+    const role = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `Concourse workers of ${config.stackName}`,
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason:
+        'The SSM agent needs exactly this AWS-maintained policy for Run Command (boot health, drain) and Session Manager.',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ShipWorkerLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:log-stream:*`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWorkerKey',
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: config.workerKeyParameter.slice(1),
+          }),
+        ],
+      }),
+    );
+    // The original let workers pull from ECR (build images); same here, without the ECS rights it carried.
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'EcrPull',
+        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+        resources: [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })],
+      }),
+    );
+    playbook.grantRead(role);
+    const region = config.region;
+    const logGroupId = stack.getLogicalId(this.logGroup.node.defaultChild as CfnElement);
+    const acknowledgements: Array<[string, string]> = [
+      ['Resource::*', 'ecr:GetAuthorizationToken has no resource-level permissions.'],
+      [
+        `Resource::arn:aws:ecr:${region}:<AWS::AccountId>:repository/*`,
+        'Build steps pull images from any repository of the account, as the original allowed.',
+      ],
+      [
+        `Resource::<${logGroupId}.Arn>:log-stream:*`,
+        'One log stream per instance and file, named at boot; limited to the workers log group.',
+      ],
+      [
+        `Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
+        'Read-only access to the playbook asset object, as granted by the asset itself.',
+      ],
+      ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [
+        `Action::${action}`,
+        'Read-only access to the playbook asset, as granted by the asset itself.',
+      ]),
+    ];
+    for (const [finding, reason] of acknowledgements) {
+      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    }
+    return role;
+  }
+
+  /**
+   * The AMI a deploy puts in the launch template when none is pinned: resolved at deploy time by
+   * a custom resource (see functions/current-ami). It runs again whenever anything that shapes the
+   * launch template or the group changes, so a deploy that touches them carries the AMI the last
+   * rollout installed, never an older one.
+   */
+  private currentAmi(config: WorkerConfig, inputs: DeployInputs): string {
+    const resolver = new WorkerFunction(this, 'CurrentAmiResolver', {
+      name: 'current-ami',
+      description: 'Resolves the AMI a deploy puts in the worker launch template',
+      logRetention: logs.RetentionDays.ONE_MONTH,
+      unscopedActions: ['ec2:DescribeImages'],
+    });
+    const parameters = runtimeParameters(config);
+    resolver.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          Stack.of(this).formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: parameters.currentAmi.slice(1),
+          }),
+          Stack.of(this).formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: STOCK_AMI_PARAMETER.slice(1),
+            account: '',
+          }),
+        ],
+      }),
+    );
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(config))
+      .update(fs.readFileSync(path.join(__dirname, 'userdata', 'bootstrap.sh')))
+      .digest('hex');
+    const resource = new CustomResource(this, 'CurrentAmi', {
+      serviceToken: resolver.function.functionArn,
+      resourceType: 'Custom::WorkerAmi',
+      properties: {
+        CurrentAmiParameter: parameters.currentAmi,
+        StockAmiParameter: STOCK_AMI_PARAMETER,
+        // Any change here re-runs the resolver before the launch template is updated.
+        Fingerprint: Fn.join('|', [
+          fingerprint,
+          inputs.vpcId,
+          inputs.teamId,
+          inputs.customer,
+          Fn.join(',', inputs.subnetIds),
+        ]),
+      },
+    });
+    return resource.getAttString('ImageId');
+  }
+
+  private userData(config: WorkerConfig, inputs: DeployInputs, playbook: s3assets.Asset): string {
+    const settings: Record<string, string> = {
+      EW_STACK: config.stackName,
+      EW_PROJECT: config.project,
+      EW_ENV: config.env,
+      EW_CUSTOMER: inputs.customer,
+      EW_REGION: Aws.REGION,
+      EW_SCHEDULER_API_ADDRESS: config.schedulerApiAddress,
+      EW_SCHEDULER_HOST: config.schedulerHost,
+      EW_SCHEDULER_PORT: String(config.schedulerPort),
+      EW_TSA_PUBLIC_KEY: config.tsaPublicKey,
+      EW_TEAM_ID: inputs.teamId,
+      EW_WORKER_TAG: config.workerTag ?? '',
+      EW_WORKER_RUNTIME: config.workerRuntime,
+      EW_WORKER_DNS_SERVER: config.workerDnsServer ?? '',
+      EW_WORKER_VERSION: config.workerVersion ?? '',
+      // The name of the SecureString only: the boot script reads the key itself, into a root-only file.
+      EW_WORKER_KEY_PARAMETER: config.workerKeyParameter,
+      EW_LOG_GROUP: this.logGroup.logGroupName,
+      EW_FS_VOLUME_TYPE: config.fsVolumeType,
+      EW_USE_LOCAL_DEVICE: String(config.useLocalDevice),
+      EW_VAR_LIB_DEVICE: config.varLibDevice,
+      EW_KEEPRUNNING_DEFAULT: String(config.keepRunningOnBootFailure),
+      EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
+      EW_ANSIBLE_VERSION: config.ansibleVersion,
+    };
+    const settingsFile = Object.entries(settings)
+      .map(([key, value]) => `${key}=${shellQuote(value)}`)
+      .join('\n');
+    const bootstrap = fs.readFileSync(path.join(__dirname, 'userdata', 'bootstrap.sh'), 'utf8');
+    return [
+      '#!/bin/bash',
+      'set -euo pipefail',
+      'install -d -m 0755 /etc/external-worker',
+      "cat >/etc/external-worker/settings.env <<'SETTINGS'",
+      settingsFile,
+      'SETTINGS',
+      "cat >/usr/local/sbin/external-worker-bootstrap <<'BOOTSTRAP'",
+      bootstrap.trimEnd(),
+      'BOOTSTRAP',
+      'chmod 0755 /usr/local/sbin/external-worker-bootstrap',
+      'exec /usr/local/sbin/external-worker-bootstrap',
+      '',
+    ].join('\n');
+  }
+
+  private launchTemplateData(
+    config: WorkerConfig,
+    inputs: DeployInputs,
+    props: WorkerFleetProps,
+    profileArn: string,
+    imageId: string,
+  ): ec2.CfnLaunchTemplate.LaunchTemplateDataProperty {
+    const tags = this.tagList(config, inputs);
+    const singleType = !this.mixedInstances;
+    return {
+      imageId,
+      instanceType: singleType ? config.instanceType[0] : undefined,
+      instanceMarketOptions:
+        singleType && config.capacity === 'spot'
+          ? {
+              marketType: 'spot',
+              spotOptions: { spotInstanceType: 'one-time', maxPrice: config.spotMaxPrice },
+            }
+          : undefined,
+      iamInstanceProfile: { arn: profileArn },
+      securityGroupIds: [this.securityGroup.attrGroupId],
+      keyName: config.keyPairName,
+      ebsOptimized: config.ebsOptimized,
+      // IMDSv2 only. Hop limit 2: build containers on the worker reach the metadata service
+      // through one more network hop and use the instance role, as in the original.
+      metadataOptions: {
+        httpTokens: 'required',
+        httpPutResponseHopLimit: 2,
+        httpEndpoint: 'enabled',
+        instanceMetadataTags: 'enabled',
+      },
+      blockDeviceMappings: [
+        {
+          deviceName: '/dev/xvda',
+          ebs: {
+            volumeSize: config.rootVolumeSize,
+            volumeType: 'gp3',
+            encrypted: true,
+            deleteOnTermination: true,
+          },
+        },
+        {
+          deviceName: '/dev/xvdf',
+          ebs: {
+            volumeSize: config.dataVolumeSize,
+            volumeType: 'gp3',
+            encrypted: true,
+            deleteOnTermination: true,
+          },
+        },
+        ...INSTANCE_STORE_DEVICES,
+      ],
+      userData: Fn.base64(this.userData(config, inputs, props.playbook)),
+      tagSpecifications: [
+        { resourceType: 'instance', tags },
+        { resourceType: 'volume', tags },
+      ],
+    };
+  }
+
+  private createGroup(config: WorkerConfig, inputs: DeployInputs): autoscaling.CfnAutoScalingGroup {
+    const launchTemplate = {
+      launchTemplateId: this.launchTemplate.ref,
+      // An explicit version: instance refresh rollback needs one, and the group moves only when told.
+      version: this.launchTemplate.attrLatestVersionNumber,
+    };
+    const group = new autoscaling.CfnAutoScalingGroup(this, 'Group', {
+      autoScalingGroupName: this.groupName,
+      minSize: String(config.minSize),
+      maxSize: String(config.maxSize),
+      desiredCapacity: String(config.desiredCapacity),
+      vpcZoneIdentifier: inputs.subnetIds,
+      launchTemplate: this.mixedInstances ? undefined : launchTemplate,
+      mixedInstancesPolicy: this.mixedInstances
+        ? {
+            launchTemplate: {
+              launchTemplateSpecification: launchTemplate,
+              overrides: config.instanceType.map((instanceType) => ({ instanceType })),
+            },
+            instancesDistribution:
+              config.capacity === 'spot'
+                ? {
+                    onDemandBaseCapacity: 0,
+                    onDemandPercentageAboveBaseCapacity: 0,
+                    spotAllocationStrategy: 'price-capacity-optimized',
+                    spotMaxPrice: config.spotMaxPrice,
+                  }
+                : { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100 },
+          }
+        : undefined,
+      capacityRebalance: config.capacity === 'spot',
+      terminationPolicies: ['OldestLaunchTemplate', 'NewestInstance'],
+      healthCheckType: 'EC2',
+      healthCheckGracePeriod: 300,
+      metricsCollection: [{ granularity: '1Minute' }],
+      lifecycleHookSpecificationList: [
+        {
+          lifecycleHookName: this.launchHookName,
+          lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+          defaultResult: 'ABANDON',
+          // The launch gate decides well before this; the margin covers its last poll.
+          heartbeatTimeout: Math.min(config.bootTimeout + 120, 7200),
+        },
+        {
+          lifecycleHookName: this.terminateHookName,
+          lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+          defaultResult: 'CONTINUE',
+          // Longer drains are kept alive by the drain's heartbeats.
+          heartbeatTimeout: Math.min(config.drainTimeout + 120, 7200),
+        },
+      ],
+      tags: Object.entries(this.tags(config, inputs)).map(([key, value]) => ({
+        key,
+        value,
+        propagateAtLaunch: true,
+      })),
+    });
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason:
+        'Scaling and lifecycle events go to EventBridge, where the control plane acts on them and alarms notify; e-mail per scaling event would be noise.',
+    });
+    // A deploy leaves the size the schedules or an operator set, unless the configuration changed it.
+    group.cfnOptions.updatePolicy = {
+      autoScalingScheduledAction: { ignoreUnmodifiedGroupSizeProperties: true },
+    };
+    return group;
+  }
+
+  private createSchedules(config: WorkerConfig): void {
+    if (config.schedule.start) {
+      new autoscaling.CfnScheduledAction(this, 'ScheduledStart', {
+        autoScalingGroupName: this.group.ref,
+        recurrence: config.schedule.start,
+        timeZone: 'Etc/UTC',
+        minSize: config.minSize,
+        maxSize: config.maxSize,
+        desiredCapacity: config.desiredCapacity,
+      });
+    }
+    if (config.schedule.stop) {
+      new autoscaling.CfnScheduledAction(this, 'ScheduledStop', {
+        autoScalingGroupName: this.group.ref,
+        recurrence: config.schedule.stop,
+        timeZone: 'Etc/UTC',
+        minSize: 0,
+        maxSize: config.maxSize,
+        desiredCapacity: 0,
+      });
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BUNDLE_OPTIONS, functionEntry } from './bundling';
+
+export interface WorkerFunctionProps {
+  /** Folder under functions/ holding handler.ts. */
+  name: string;
+  description: string;
+  environment?: Record<string, string>;
+  timeout?: Duration;
+  memorySize?: number;
+  logRetention: logs.RetentionDays;
+  /** Actions the function needs that have no resource-level permissions (granted on `*`). */
+  unscopedActions?: string[];
+}
+
+/** A control-plane Lambda: Node 24 on arm64, bundled by the local esbuild, its own log group, X-Ray on. */
+export class WorkerFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: WorkerFunctionProps) {
+    super(scope, id);
+    const stackName = Stack.of(this).stackName;
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+    // Its own role with writes to its own log group only, instead of the broad AWSLambdaBasicExecutionRole.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.name} function of ${stackName}`,
+    });
+    const role = this.role;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    if (props.unscopedActions?.length) {
+      role.addToPolicy(new iam.PolicyStatement({ actions: props.unscopedActions, resources: ['*'] }));
+    }
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `No resource-level permissions exist for the X-Ray trace writes${
+        props.unscopedActions?.length ? ` nor for ${props.unscopedActions.join(', ')}` : ''
+      }.`,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: functionEntry(props.name),
+      handler: 'handler',
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup: this.logGroup,
+      role,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        STACK_NAME: stackName,
+        POWERTOOLS_SERVICE_NAME: props.name,
+        POWERTOOLS_METRICS_NAMESPACE: 'ExternalWorker',
+        ...props.environment,
+      },
+      bundling: {
+        target: BUNDLE_OPTIONS.target,
+        format: nodejs.OutputFormat.CJS,
+        minify: BUNDLE_OPTIONS.minify,
+        sourceMap: BUNDLE_OPTIONS.sourcemap,
+        mainFields: [...BUNDLE_OPTIONS.mainFields],
+        externalModules: [...BUNDLE_OPTIONS.external],
+        forceDockerBundling: false,
+      },
+    });
+  }
+}

@@ -1,0 +1,20 @@
+import type { WorkerConfig } from './config';
+
+/** Tag carried by every resource of the stack, and by what its functions create at run time. */
+export const STACK_TAG = 'external-worker:stack';
+
+/** Public parameter of the stock Debian 12 amd64 AMI, resolved at deploy time (first deploy only). */
+export const STOCK_AMI_PARAMETER = '/aws/service/debian/release/12/latest/amd64';
+
+/**
+ * SSM parameters the control plane writes at run time. CloudFormation never owns them, so a deploy
+ * cannot reset them; the destroy workflow deletes them.
+ */
+export function runtimeParameters(config: WorkerConfig) {
+  return {
+    /** AMI id the last successful rollout put in place. */
+    currentAmi: `${config.parameterPrefix}/current-ami`,
+    /** JSON state of the version check: version requested, build, failures. */
+    versionState: `${config.parameterPrefix}/version-state`,
+  };
+}

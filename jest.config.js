@@ -1,0 +1,14 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j|mj)s$': ['@swc/jest'],
+  },
+  // middy and a few other dependencies ship ESM only; jest's module system needs them as CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!(@middy|aws-local-stepfunctions|asl-validator)/)'],
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  testTimeout: 60000,
+};

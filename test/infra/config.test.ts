@@ -1,0 +1,153 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ConfigError, parseConfig } from '../../infra/config';
+
+function problems(context: Record<string, unknown>): string[] {
+  try {
+    parseConfig(context);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('configuration was accepted');
+}
+
+describe('configuration', () => {
+  test('defaults follow the original stack', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      project: 'external-worker',
+      env: 'prod',
+      region: 'eu-west-1',
+      desiredCapacity: 1,
+      minSize: 1,
+      maxSize: 6,
+      instanceType: ['c5d.2xlarge'],
+      capacity: 'spot',
+      spotMaxPrice: '0.3',
+      rootVolumeSize: 20,
+      dataVolumeSize: 130,
+      ebsOptimized: true,
+      fsVolumeType: 'btrfs',
+      useLocalDevice: false,
+      workerRuntime: 'containerd',
+      keepRunningOnBootFailure: false,
+      amiRetention: 3,
+      bootTimeout: 900,
+      drainTimeout: 1800,
+      versionCheckInterval: 300,
+      stackName: 'external-worker-prod',
+      workerKeyParameter: '/external-worker/prod/worker-key',
+    });
+    expect(config.schedule).toEqual({});
+    expect(config.extraTags).toEqual({});
+  });
+
+  test('-c values arrive as strings and are coerced', () => {
+    const config = parseConfig({
+      minSize: '0',
+      maxSize: '10',
+      desiredCapacity: '2',
+      ebsOptimized: 'false',
+      instanceType: 'c5d.2xlarge, m5d.2xlarge',
+      subnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+      vpcId: 'vpc-0123456789abcdef0',
+      extraTags: '{"team":"ci"}',
+      'schedule.start': '0 7 * * MON-FRI',
+      'schedule.stop': '0 20 * * *',
+      bootTimeout: '20m',
+      drainTimeout: '1h30m',
+      spotMaxPrice: '0.45',
+    });
+    expect(config).toMatchObject({
+      minSize: 0,
+      maxSize: 10,
+      desiredCapacity: 2,
+      ebsOptimized: false,
+      instanceType: ['c5d.2xlarge', 'm5d.2xlarge'],
+      subnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+      extraTags: { team: 'ci' },
+      schedule: { start: '0 7 * * MON-FRI', stop: '0 20 * * *' },
+      bootTimeout: 1200,
+      drainTimeout: 5400,
+      spotMaxPrice: '0.45',
+    });
+  });
+
+  test('CDK feature flags and internal keys are not configuration', () => {
+    expect(() =>
+      parseConfig({ '@aws-cdk/core:newStyleStackSynthesis': true, 'aws:cdk:bundling-stacks': [] }),
+    ).not.toThrow();
+  });
+
+  test.each([
+    [{ minSize: 7, maxSize: 6, desiredCapacity: 6 }, 'minSize: expected at most maxSize (6), given 7'],
+    [{ desiredCapacity: 9 }, 'desiredCapacity: expected between minSize (1) and maxSize (6), given 9'],
+    [{ capacity: 'reserved' }, 'capacity: expected spot or ondemand, given "reserved"'],
+    [
+      { spotMaxPrice: '-0.2' },
+      'spotMaxPrice: expected a positive decimal price in USD per hour, e.g. 0.3, given "-0.2"',
+    ],
+    [{ spotMaxPrice: 'cheap' }, 'spotMaxPrice: expected a positive decimal price'],
+    [{ instanceType: 'c5d-2xlarge' }, 'instanceType: expected an EC2 instance type such as c5d.2xlarge'],
+    [
+      { subnetIds: '', vpcId: 'vpc-0123456789abcdef0' },
+      'subnetIds: expected subnet ids such as subnet-0123456789abcdef0, given ""',
+    ],
+    [
+      { subnetIds: [], vpcId: 'vpc-0123456789abcdef0' },
+      'subnetIds: expected a non-empty list of subnet ids, given []',
+    ],
+    [{ subnetIds: 'subnet-xyz', vpcId: 'vpc-0123456789abcdef0' }, 'subnetIds: expected subnet ids such as'],
+    [
+      { bastionSecurityGroupId: 'sg-nothex!' },
+      'bastionSecurityGroupId: expected a security group id such as sg-',
+    ],
+    [{ metricsSecurityGroupId: '0123' }, 'metricsSecurityGroupId: expected a security group id'],
+    [{ vpcId: 'vpc_123' }, 'vpcId: expected a VPC id such as vpc-'],
+    [{ 'schedule.start': '0 25 * * *' }, 'schedule.start: expected a cron expression of 5 fields'],
+    [{ schedule: { stop: 'every day' } }, 'schedule.stop: expected a cron expression of 5 fields'],
+    [{ rootVolumeSize: '0' }, 'rootVolumeSize: expected a positive integer (GiB), given "0"'],
+    [{ dataVolumeSize: 12.5 }, 'dataVolumeSize: expected'],
+    [{ maxSize: 'six' }, 'maxSize: expected a positive integer'],
+    [{ bootTimeout: '3d' }, 'bootTimeout: expected a duration from 2m to 2h'],
+    [{ notificationEmail: 'ops' }, 'notificationEmail: expected an e-mail address'],
+    [{ workerAmiId: 'ami-123' }, 'workerAmiId: expected an AMI id'],
+    [{ extraTags: '{"aws:x":"y"}' }, 'extraTags.aws:x'],
+    [{ minSzie: 2 }, 'minSzie: unknown key (given 2)'],
+    [{ schedule: { begin: '0 7 * * *' } }, 'schedule.begin: unknown key'],
+    [
+      { subnetIds: 'subnet-0123456789abcdef0' },
+      'vpcId: expected a VPC id (required when subnetIds is given)',
+    ],
+  ])('rejects %j', (context, expected) => {
+    expect(problems(context).join('\n')).toContain(expected);
+  });
+
+  test('reports every problem at once, one line each', () => {
+    const found = problems({ capacity: 'x', vpcId: 'y', typo: true });
+    expect(found).toHaveLength(3);
+    expect(found.map((line) => line.split(':')[0]).sort()).toEqual(['capacity', 'typo', 'vpcId']);
+  });
+
+  test('cdk synth exits non-zero with one line per problem and writes no template', () => {
+    const root = path.join(__dirname, '..', '..');
+    const result = spawnSync(
+      path.join(root, 'node_modules', '.bin', 'cdk'),
+      [
+        'synth',
+        '-q',
+        '-o',
+        path.join(require('node:os').tmpdir(), `ew-bad-${process.pid}`),
+        '-c',
+        'minSize=9',
+        '-c',
+        'capacity=reserved',
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, CI: 'true' } },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('minSize: expected at most maxSize (6), given "9"');
+    expect(result.stderr).toContain('capacity: expected spot or ondemand, given "reserved"');
+  });
+});
