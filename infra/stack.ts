@@ -7,6 +7,7 @@ import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
 import { STACK_TAG } from './names';
+import { Notifications } from './notifications';
 
 export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
@@ -15,6 +16,7 @@ export interface ExternalWorkerStackProps extends StackProps {
 /** The whole deployment: the worker fleet and the event-driven control plane that keeps it healthy. */
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
+  readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -33,6 +35,10 @@ export class ExternalWorkerStack extends Stack {
     });
 
     this.fleet = new WorkerFleet(this, 'Fleet', { config, inputs, playbook, logRetention });
+    this.notifications = new Notifications(this, 'Notifications', {
+      stackName: config.stackName,
+      email: config.notificationEmail,
+    });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
       description: 'Security group of the workers',
@@ -41,6 +47,10 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'AutoScalingGroupName', {
       description: 'Auto Scaling group of the workers',
       value: this.fleet.groupName,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description: 'SNS topic of failures, rollbacks and alarms',
+      value: this.notifications.topic.topicArn,
     });
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',
