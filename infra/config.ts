@@ -93,13 +93,12 @@ const instanceTypes = fromString(
 const tagMap = fromString(
   asJson,
   z.record(
-    z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(/^(?!aws:)/, { error: 'tag keys must not start with aws:' }),
+    // Instance tags are readable from the instance metadata, which allows only these characters in keys.
+    z.string().regex(/^(?!aws:)[A-Za-z0-9+\-=._:]{1,128}$/, {
+      error: 'tag keys of letters, digits and + - = . _ : (not starting with aws:)',
+    }),
     z.string().max(256),
-    { error: 'a map of tag names to string values, e.g. {"team":"ci"}' },
+    { error: 'a map of tag names (letters, digits, + - = . _ :, not aws:…) to strings, e.g. {"team":"ci"}' },
   ),
 );
 

@@ -411,6 +411,13 @@ export class WorkerFleet extends Construct {
         propagateAtLaunch: true,
       })),
     });
+    if (this.mixedInstances) {
+      Validations.of(group).acknowledge({
+        id: 'AwsSolutions-EC26',
+        reason:
+          'Both EBS volumes are encrypted in the launch template; the check cannot follow it through a mixed instances policy.',
+      });
+    }
     Validations.of(group).acknowledge({
       id: 'AwsSolutions-AS3',
       reason:

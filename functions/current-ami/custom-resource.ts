@@ -1,13 +1,18 @@
 import * as z from 'zod/mini';
 
-/** The CloudFormation custom resource request, as far as this resource reads it. */
-export const customResourceEvent = z.object({
-  RequestType: z.enum(['Create', 'Update', 'Delete']),
+/** What any custom resource request carries to be answered. */
+export const customResourceEnvelope = z.object({
   ResponseURL: z.url(),
   StackId: z.string().check(z.minLength(1)),
   RequestId: z.string().check(z.minLength(1)),
   LogicalResourceId: z.string().check(z.minLength(1)),
   PhysicalResourceId: z.optional(z.string()),
+});
+type Envelope = z.infer<typeof customResourceEnvelope>;
+
+/** The CloudFormation custom resource request, as far as this resource reads it. */
+export const customResourceEvent = z.extend(customResourceEnvelope, {
+  RequestType: z.enum(['Create', 'Update', 'Delete']),
   ResourceProperties: z.object({
     CurrentAmiParameter: z.string().check(z.startsWith('/')),
     StockAmiParameter: z.string().check(z.startsWith('/')),
@@ -23,7 +28,7 @@ export interface CustomResourceResult {
 }
 
 /** Sends the result to CloudFormation's pre-signed URL; CloudFormation waits for nothing else. */
-export async function respond(event: CustomResourceEvent, result: CustomResourceResult): Promise<void> {
+export async function respond(event: Envelope, result: CustomResourceResult): Promise<void> {
   const body = JSON.stringify({
     Status: result.status,
     Reason: result.reason ?? result.status,

@@ -5,12 +5,31 @@ import { errorMessage } from '../lib/errors';
 import { lambdaHandler } from '../lib/handler';
 import { logger } from '../lib/observability';
 import { parseInput } from '../lib/parse';
-import { customResourceEvent, respond } from './custom-resource';
+import {
+  type CustomResourceEvent,
+  customResourceEnvelope,
+  customResourceEvent,
+  respond,
+} from './custom-resource';
 import { resolveCurrentAmi } from './resolve';
 
 /** CloudFormation custom resource: the AMI a deploy puts in the launch template (see resolve.ts). */
 export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context) => {
-  const event = parseInput(customResourceEvent, rawEvent, 'custom resource event');
+  // A request we cannot read is still answered, so that CloudFormation fails now instead of waiting an hour.
+  const envelope = customResourceEnvelope.safeParse(rawEvent);
+  let event: CustomResourceEvent;
+  try {
+    event = parseInput(customResourceEvent, rawEvent, 'custom resource event');
+  } catch (error) {
+    if (envelope.success) {
+      await respond(envelope.data, {
+        status: 'FAILED',
+        reason: errorMessage(error).slice(0, 500),
+        physicalResourceId: envelope.data.PhysicalResourceId ?? 'invalid-request',
+      });
+    }
+    throw error;
+  }
   const physicalResourceId = event.PhysicalResourceId ?? `${event.LogicalResourceId}-current-ami`;
   if (event.RequestType === 'Delete') {
     await respond(event, { status: 'SUCCESS', physicalResourceId });

@@ -114,6 +114,10 @@ describe('configuration', () => {
     [{ notificationEmail: 'ops' }, 'notificationEmail: expected an e-mail address'],
     [{ workerAmiId: 'ami-123' }, 'workerAmiId: expected an AMI id'],
     [{ extraTags: '{"aws:x":"y"}' }, 'extraTags.aws:x'],
+    [
+      { extraTags: '{"cost center":"y"}' },
+      'extraTags.cost center: expected a map of tag names (letters, digits',
+    ],
     [{ minSzie: 2 }, 'minSzie: unknown key (given 2)'],
     [{ schedule: { begin: '0 7 * * *' } }, 'schedule.begin: unknown key'],
     [

@@ -1,0 +1,146 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { Context } from 'aws-lambda';
+import { type Moto, startMoto } from '../../support/moto';
+
+let moto: Moto;
+let ssm: SSMClient;
+let ec2: EC2Client;
+let server: http.Server;
+let responses: Array<Record<string, unknown>>;
+let responseUrl: string;
+
+const context = { awsRequestId: 'r', functionName: 'current-ami' } as Context;
+const STOCK = '/test/stock/debian-12';
+const CURRENT = '/external-worker/prod/current-ami';
+
+beforeAll(async () => {
+  moto = await startMoto();
+  ssm = new SSMClient({});
+  ec2 = new EC2Client({});
+  responses = [];
+  server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => {
+      body += chunk;
+    });
+    request.on('end', () => {
+      responses.push({ method: request.method, ...JSON.parse(body) });
+      response.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  responseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/response`;
+});
+afterAll(async () => {
+  server.close();
+  await moto.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+  responses.length = 0;
+  await ssm.send(new PutParameterCommand({ Name: STOCK, Value: 'ami-0000000000000aaaa', Type: 'String' }));
+});
+
+async function handler() {
+  // Imported after moto is up: the module's clients read the endpoint when created.
+  return (await import('../../../functions/current-ami/handler')).handler;
+}
+
+function request(type: 'Create' | 'Update' | 'Delete', extra: Record<string, unknown> = {}) {
+  return {
+    RequestType: type,
+    ResponseURL: responseUrl,
+    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/external-worker-prod/1',
+    RequestId: `req-${type}`,
+    LogicalResourceId: 'FleetCurrentAmi',
+    ResourceType: 'Custom::WorkerAmi',
+    ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:x',
+    ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: STOCK, Fingerprint: 'f' },
+    ...extra,
+  };
+}
+
+async function registerImage(tags: Record<string, string> = {}) {
+  const { ImageId } = await ec2.send(
+    new RegisterImageCommand({
+      Name: `worker-${Math.random()}`,
+      RootDeviceName: '/dev/xvda',
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8 } }],
+    }),
+  );
+  const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+  if (Tags.length) await ec2.send(new CreateTagsCommand({ Resources: [ImageId as string], Tags }));
+  return ImageId as string;
+}
+
+describe('current-ami custom resource', () => {
+  test('first deploy: nothing recorded, the stock Debian AMI', async () => {
+    await (await handler())(request('Create'), context);
+    expect(responses).toEqual([
+      expect.objectContaining({
+        method: 'PUT',
+        Status: 'SUCCESS',
+        Data: { ImageId: 'ami-0000000000000aaaa', Source: 'stock' },
+        RequestId: 'req-Create',
+      }),
+    ]);
+  });
+
+  test('after a rollout: the AMI it recorded, so a deploy never goes back', async () => {
+    const baked = await registerImage();
+    await ssm.send(new PutParameterCommand({ Name: CURRENT, Value: baked, Type: 'String' }));
+    await (await handler())(
+      request('Update', { PhysicalResourceId: 'FleetCurrentAmi-current-ami' }),
+      context,
+    );
+    expect(responses[0]).toMatchObject({
+      Status: 'SUCCESS',
+      PhysicalResourceId: 'FleetCurrentAmi-current-ami',
+      Data: { ImageId: baked, Source: 'rollout' },
+    });
+  });
+
+  test('a recorded AMI marked bad, or gone, falls back to the stock AMI', async () => {
+    const bad = await registerImage({ 'external-worker:bad': 'true' });
+    await ssm.send(new PutParameterCommand({ Name: CURRENT, Value: bad, Type: 'String' }));
+    await (await handler())(request('Update'), context);
+    expect(responses[0]).toMatchObject({ Data: { Source: 'stock' } });
+
+    await ssm.send(
+      new PutParameterCommand({
+        Name: CURRENT,
+        Value: 'ami-0123456789abcdef0',
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+    await (await handler())(request('Update'), context);
+    expect(responses[1]).toMatchObject({ Data: { Source: 'stock' } });
+  });
+
+  test('delete changes nothing and succeeds', async () => {
+    await (await handler())(request('Delete', { PhysicalResourceId: 'p' }), context);
+    expect(responses[0]).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'p' });
+  });
+
+  test('a failure is reported to CloudFormation, not left to time out', async () => {
+    await (await handler())(
+      request('Create', {
+        ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: '/missing' },
+      }),
+      context,
+    );
+    expect(responses[0]).toMatchObject({ Status: 'FAILED' });
+    expect(String(responses[0]?.Reason)).toContain('/missing');
+  });
+
+  test('a malformed request is answered FAILED and rejected with what is wrong', async () => {
+    await expect((await handler())(request('Create', { ResourceProperties: {} }), context)).rejects.toThrow(
+      /invalid custom resource event: ResourceProperties.CurrentAmiParameter/,
+    );
+    expect(responses[0]).toMatchObject({ Status: 'FAILED' });
+  });
+});
