@@ -193,6 +193,7 @@ export const configSchema = z.strictObject({
   bootTimeout: duration('a duration from 2m to 2h, such as 15m', 120, 7200).default(900),
   drainTimeout: duration('a duration from 1m to 48h, such as 30m', 60, 172800).default(1800),
   versionCheckInterval: duration('a duration from 1m to 24h, such as 5m', 60, 86400).default(300),
+  versionLagTolerance: duration('a duration from 30m to 48h, such as 3h', 1800, 172800).default(10800),
   notificationEmail: z.email({ error: 'an e-mail address' }).optional(),
   logRetentionDays: fromString(
     asNumber,

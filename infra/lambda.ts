@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLE_OPTIONS, functionEntry } from './bundling';
 
@@ -16,6 +17,11 @@ export interface WorkerFunctionProps {
   logRetention: logs.RetentionDays;
   /** Actions the function needs that have no resource-level permissions (granted on `*`). */
   unscopedActions?: string[];
+  /**
+   * For functions invoked asynchronously (rules, schedules): where an event goes once Lambda's own
+   * retries are spent, instead of being dropped.
+   */
+  deadLetterQueue?: sqs.IQueue;
 }
 
 /** A control-plane Lambda: Node 24 on arm64, bundled by the local esbuild, its own log group, X-Ray on. */
@@ -58,6 +64,8 @@ export class WorkerFunction extends Construct {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: lambda.Tracing.ACTIVE,
+      deadLetterQueue: props.deadLetterQueue,
+      retryAttempts: props.deadLetterQueue ? 2 : undefined,
       logGroup: this.logGroup,
       role,
       loggingFormat: lambda.LoggingFormat.JSON,

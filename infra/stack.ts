@@ -8,6 +8,7 @@ import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
+import { Observability } from './observability';
 
 export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
@@ -38,6 +39,15 @@ export class ExternalWorkerStack extends Stack {
     this.notifications = new Notifications(this, 'Notifications', {
       stackName: config.stackName,
       email: config.notificationEmail,
+    });
+
+    new Observability(this, 'Observability', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      flows: [],
+      deadLetterQueues: [],
+      logRetention,
     });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {

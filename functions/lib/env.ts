@@ -32,4 +32,20 @@ export const envVar = {
     ),
   url: () => z.url(),
   optionalText: () => z.optional(z.string()),
+  /** A JSON document matching `schema`. */
+  json: <T extends z.ZodMiniType>(schema: T) =>
+    z.pipe(
+      z.pipe(
+        z.string(),
+        z.transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.issues.push({ code: 'custom', message: 'expected JSON', input: text });
+            return z.NEVER;
+          }
+        }),
+      ),
+      schema,
+    ),
 };

@@ -1,0 +1,275 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { type Flow, flowMetricNames } from '../functions/flow-metrics/outcomes';
+import { METRIC } from '../functions/lib/metric-names';
+import { METRICS_NAMESPACE } from '../functions/lib/observability';
+import type { WorkerConfig } from './config';
+import type { WorkerFleet } from './fleet';
+import { WorkerFunction } from './lambda';
+import type { Notifications } from './notifications';
+import { deadLetterQueue } from './queues';
+
+export interface ObservabilityProps {
+  config: WorkerConfig;
+  fleet: WorkerFleet;
+  notifications: Notifications;
+  /** The state machines whose executions are measured and alarmed, by flow. */
+  flows: Array<{ flow: Flow; stateMachine: sfn.IStateMachine }>;
+  /** Every dead-letter queue of the stack: any message in one is an alarm. */
+  deadLetterQueues: sqs.IQueue[];
+  logRetention: logs.RetentionDays;
+}
+
+/** Metrics, the dashboard and the alarms of the stack. */
+export class Observability extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly alarms: cloudwatch.Alarm[] = [];
+  readonly flowMetrics: WorkerFunction;
+  private readonly stackName: string;
+
+  constructor(scope: Construct, id: string, props: ObservabilityProps) {
+    super(scope, id);
+    const { config, fleet } = props;
+    this.stackName = config.stackName;
+
+    const flowMetricsDeadLetters = deadLetterQueue(this, 'FlowMetricsDeadLetters');
+    this.flowMetrics = new WorkerFunction(this, 'FlowMetrics', {
+      name: 'flow-metrics',
+      description: 'Counts the outcomes and durations of the state machine executions',
+      logRetention: props.logRetention,
+      deadLetterQueue: flowMetricsDeadLetters,
+      environment: {
+        FLOWS: Stack.of(this).toJsonString(
+          Object.fromEntries(
+            props.flows.map(({ flow, stateMachine }) => [stateMachine.stateMachineArn, flow]),
+          ),
+        ),
+      },
+    });
+    if (props.flows.length > 0) {
+      new events.Rule(this, 'ExecutionEnded', {
+        description: 'End of every execution of the stack state machines',
+        eventPattern: {
+          source: ['aws.states'],
+          detailType: ['Step Functions Execution Status Change'],
+          detail: {
+            status: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED'],
+            stateMachineArn: props.flows.map(({ stateMachine }) => stateMachine.stateMachineArn),
+          },
+        },
+        targets: [
+          new targets.LambdaFunction(this.flowMetrics.function, {
+            deadLetterQueue: flowMetricsDeadLetters,
+            retryAttempts: 8,
+            maxEventAge: Duration.hours(6),
+          }),
+        ],
+      });
+    }
+
+    const deadLetterQueues = [...props.deadLetterQueues, flowMetricsDeadLetters];
+    this.createAlarms(props, deadLetterQueues);
+    this.dashboard = this.createDashboard(props, fleet);
+  }
+
+  private metric(name: string, statistic = 'Sum', period = Duration.minutes(5)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: name,
+      dimensionsMap: { Stack: this.stackName },
+      statistic,
+      period,
+    });
+  }
+
+  private alarm(id: string, props: cloudwatch.AlarmProps, topic: Notifications): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...props,
+    });
+    alarm.addAlarmAction(new actions.SnsAction(topic.topic));
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  private createAlarms(props: ObservabilityProps, deadLetterQueues: sqs.IQueue[]): void {
+    const { config, notifications, fleet } = props;
+    for (const { flow, stateMachine } of props.flows) {
+      this.alarm(
+        `${flow}ExecutionsFailed`,
+        {
+          alarmDescription: `A ${flow.toLowerCase()} execution failed, timed out or was aborted`,
+          metric: new cloudwatch.MathExpression({
+            expression: 'failed + timedOut + aborted',
+            usingMetrics: {
+              failed: stateMachine.metricFailed({ period: Duration.minutes(5) }),
+              timedOut: stateMachine.metricTimedOut({ period: Duration.minutes(5) }),
+              aborted: stateMachine.metricAborted({ period: Duration.minutes(5) }),
+            },
+            period: Duration.minutes(5),
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+        notifications,
+      );
+    }
+    const checkPeriod = Duration.seconds(Math.max(60, config.versionCheckInterval));
+    this.alarm(
+      'VersionCheckFailing',
+      {
+        alarmDescription: 'The scheduler version could not be read 3 times in a row',
+        metric: this.metric(METRIC.VersionCheckFailed, 'Sum', checkPeriod),
+        threshold: 1,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      notifications,
+    );
+    this.alarm(
+      'BuildFailed',
+      {
+        alarmDescription: 'A worker image build failed',
+        metric: this.metric(METRIC.BuildFailed),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      notifications,
+    );
+    const lagPeriods = Math.max(1, Math.ceil(config.versionLagTolerance / 300));
+    this.alarm(
+      'FleetBehindScheduler',
+      {
+        alarmDescription: `The fleet has not run the scheduler's Concourse version for ${Math.round(config.versionLagTolerance / 60)} minutes`,
+        metric: this.metric(METRIC.FleetVersionBehind, 'Minimum', Duration.minutes(5)),
+        threshold: 1,
+        evaluationPeriods: lagPeriods,
+        datapointsToAlarm: lagPeriods,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      notifications,
+    );
+    deadLetterQueues.forEach((queue, index) => {
+      this.alarm(
+        `DeadLetters${index}`,
+        {
+          alarmDescription: `Dead-letter queue ${queue.node.path} is not empty: an event was not handled`,
+          metric: queue.metricApproximateNumberOfMessagesVisible({
+            period: Duration.minutes(5),
+            statistic: 'Maximum',
+          }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+        notifications,
+      );
+    });
+    const groupMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/AutoScaling',
+        metricName,
+        dimensionsMap: { AutoScalingGroupName: fleet.groupName },
+        statistic: 'Average',
+        period: Duration.minutes(5),
+      });
+    this.alarm(
+      'FleetBelowDesired',
+      {
+        alarmDescription: 'Fewer workers in service than desired for 30 minutes',
+        metric: new cloudwatch.MathExpression({
+          expression: 'desired - inService',
+          usingMetrics: {
+            desired: groupMetric('GroupDesiredCapacity'),
+            inService: groupMetric('GroupInServiceInstances'),
+          },
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 6,
+        datapointsToAlarm: 6,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      notifications,
+    );
+  }
+
+  private createDashboard(props: ObservabilityProps, fleet: WorkerFleet): cloudwatch.Dashboard {
+    const graph = (title: string, names: string[], statistic = 'Sum') =>
+      new cloudwatch.GraphWidget({
+        title,
+        width: 8,
+        left: names.map((name) => this.metric(name, statistic)),
+      });
+    const groupMetric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/AutoScaling',
+        metricName,
+        dimensionsMap: { AutoScalingGroupName: fleet.groupName },
+        statistic: 'Average',
+        period: Duration.minutes(1),
+      });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `${this.stackName}-workers`,
+      defaultInterval: Duration.days(1),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Workers',
+        width: 8,
+        left: ['GroupDesiredCapacity', 'GroupInServiceInstances', 'GroupPendingInstances'].map(groupMetric),
+      }),
+      graph('Version checks and builds', [
+        METRIC.VersionCheckSucceeded,
+        METRIC.VersionCheckFailed,
+        METRIC.BuildStarted,
+        METRIC.BuildFailed,
+      ]),
+      graph('Fleet behind the scheduler (1 = behind)', [METRIC.FleetVersionBehind], 'Maximum'),
+    );
+    const outcomes = (flow: Flow) => flowMetricNames(flow).filter((name) => !name.endsWith('Duration'));
+    dashboard.addWidgets(
+      graph('Rollouts', outcomes('Rollout')),
+      graph('Launches', outcomes('Launch')),
+      graph('Drains', outcomes('Drain')),
+    );
+    dashboard.addWidgets(
+      graph('Flow durations (s)', ['RolloutDuration', 'LaunchDuration', 'DrainDuration'], 'Average'),
+      graph('Spot', [METRIC.SpotInterruptions, METRIC.RebalanceRecommendations]),
+      graph('AMI retention', [METRIC.AmisDeleted, METRIC.SnapshotsDeleted]),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'State machine executions',
+        width: 12,
+        left: props.flows.flatMap(({ flow, stateMachine }) => [
+          stateMachine.metricSucceeded({ label: `${flow} succeeded` }),
+          stateMachine.metricFailed({ label: `${flow} failed` }),
+          stateMachine.metricTimedOut({ label: `${flow} timed out` }),
+        ]),
+      }),
+      new cloudwatch.LogQueryWidget({
+        title: 'Worker log errors',
+        width: 12,
+        logGroupNames: [fleet.logGroup.logGroupName],
+        queryLines: [
+          'fields @timestamp, @logStream, @message',
+          'filter @message like /(?i)(error|fatal|panic)/',
+          'sort @timestamp desc',
+          'limit 50',
+        ],
+      }),
+    );
+    return dashboard;
+  }
+}
