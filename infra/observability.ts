@@ -89,6 +89,17 @@ export class Observability extends Construct {
     });
   }
 
+  /** Auto Scaling group metrics (collected because the group enables them). */
+  private groupMetric(fleet: WorkerFleet, metricName: string, period: Duration): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/AutoScaling',
+      metricName,
+      dimensionsMap: { AutoScalingGroupName: fleet.groupName },
+      statistic: 'Average',
+      period,
+    });
+  }
+
   private alarm(id: string, props: cloudwatch.AlarmProps, topic: Notifications): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -175,14 +186,7 @@ export class Observability extends Construct {
         notifications,
       );
     });
-    const groupMetric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/AutoScaling',
-        metricName,
-        dimensionsMap: { AutoScalingGroupName: fleet.groupName },
-        statistic: 'Average',
-        period: Duration.minutes(5),
-      });
+    const groupMetric = (metricName: string) => this.groupMetric(fleet, metricName, Duration.minutes(5));
     this.alarm(
       'FleetBelowDesired',
       {
@@ -211,14 +215,7 @@ export class Observability extends Construct {
         width: 8,
         left: names.map((name) => this.metric(name, statistic)),
       });
-    const groupMetric = (metricName: string) =>
-      new cloudwatch.Metric({
-        namespace: 'AWS/AutoScaling',
-        metricName,
-        dimensionsMap: { AutoScalingGroupName: fleet.groupName },
-        statistic: 'Average',
-        period: Duration.minutes(1),
-      });
+    const groupMetric = (metricName: string) => this.groupMetric(fleet, metricName, Duration.minutes(1));
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${this.stackName}-workers`,
       defaultInterval: Duration.days(1),
