@@ -70,7 +70,7 @@ describe('a new scheduler version', () => {
 
     expect(outcome).toMatchObject({ action: 'started', version: '7.11.2', attempt: 1 });
     expect(starts()).toHaveLength(1);
-    expect(starts()[0].args[0].input).toMatchObject({ imagePipelineArn: options('').imagePipelineArn });
+    expect(starts()[0]?.args[0].input).toMatchObject({ imagePipelineArn: options('').imagePipelineArn });
     expect(seenAtStart).toEqual(['7.11.2', undefined]);
     expect(await readStateParameter(clients.ssm)).toMatchObject({
       version: '7.11.2',
@@ -186,8 +186,8 @@ describe('failed builds', () => {
     expect(starts()).toHaveLength(3);
     const published = clients.topic.commandCalls(PublishCommand);
     expect(published).toHaveLength(1);
-    expect(published[0].args[0].input).toMatchObject({ TopicArn: options('').topicArn });
-    expect(published[0].args[0].input.Message).toContain('7.11.2');
+    expect(published[0]?.args[0].input).toMatchObject({ TopicArn: options('').topicArn });
+    expect(published[0]?.args[0].input.Message).toContain('7.11.2');
     expect(printed()).toContain('"BuildRetriesExhausted"');
   });
 
