@@ -1,12 +1,15 @@
 import * as path from 'node:path';
-import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
-import { STACK_TAG } from './names';
+import { WorkerImagePipeline } from './image-pipeline';
+import { runtimeParameters, STACK_TAG } from './names';
+import { Notifications } from './notifications';
+import { VersionCheck } from './version-check';
 
 export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
@@ -15,6 +18,9 @@ export interface ExternalWorkerStackProps extends StackProps {
 /** The whole deployment: the worker fleet and the event-driven control plane that keeps it healthy. */
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
+  readonly notifications: Notifications;
+  readonly image: WorkerImagePipeline;
+  readonly versionCheck: VersionCheck;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -33,6 +39,20 @@ export class ExternalWorkerStack extends Stack {
     });
 
     this.fleet = new WorkerFleet(this, 'Fleet', { config, inputs, playbook, logRetention });
+    this.notifications = new Notifications(this, 'Notifications', { config });
+    this.image = new WorkerImagePipeline(this, 'Image', {
+      config,
+      playbook,
+      subnetId: Fn.select(0, inputs.subnetIds),
+      vpcId: inputs.vpcId,
+      logRetention,
+    });
+    this.versionCheck = new VersionCheck(this, 'VersionCheck', {
+      config,
+      image: this.image,
+      topic: this.notifications.topic,
+      logRetention,
+    });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
       description: 'Security group of the workers',
@@ -45,6 +65,19 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',
       value: this.fleet.logGroup.logGroupName,
+    });
+    new CfnOutput(this, 'ImagePipelineArn', {
+      description:
+        'Worker image pipeline; rebuild by hand: aws imagebuilder start-image-pipeline-execution --image-pipeline-arn <this>',
+      value: this.image.pipeline.attrArn,
+    });
+    new CfnOutput(this, 'NotificationTopicArn', {
+      description: 'SNS topic of the notifications to operators',
+      value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'VersionStateParameter', {
+      description: 'SSM parameter holding the version check state (see docs/image.md)',
+      value: runtimeParameters(config).versionState,
     });
   }
 }
