@@ -7,10 +7,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { PlaybookRebuild } from './playbook-rebuild';
 
 export interface WorkerImagePipelineProps {
   config: WorkerConfig;
@@ -24,9 +24,6 @@ export interface WorkerImagePipelineProps {
 
 /** Instance type of the build: the playbook installs packages and one binary, nothing heavy. */
 export const BUILD_INSTANCE_TYPE = 't3.medium';
-
-/** Construct id of the singleton function CDK creates behind every AwsCustomResource of a stack. */
-const PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 export const COMPONENT_DOCUMENT = path.join(__dirname, 'image', 'worker-component.yml');
 
@@ -54,7 +51,7 @@ export class WorkerImagePipeline extends Construct {
   readonly role: iam.Role;
   readonly securityGroup: ec2.CfnSecurityGroup;
   /** Starts a build when a deploy changes ansible/. */
-  readonly rebuildTrigger: cr.AwsCustomResource;
+  readonly rebuildTrigger: PlaybookRebuild;
 
   constructor(scope: Construct, id: string, props: WorkerImagePipelineProps) {
     super(scope, id);
@@ -186,7 +183,11 @@ export class WorkerImagePipeline extends Construct {
     // The build writes to its log group from the first execution on.
     this.pipeline.node.addDependency(this.logGroup);
 
-    this.rebuildTrigger = this.rebuildOnPlaybookChange(playbook, props.logRetention);
+    this.rebuildTrigger = new PlaybookRebuild(this, 'RebuildOnPlaybookChange', {
+      pipeline: this.pipeline,
+      playbook,
+      logRetention: props.logRetention,
+    });
   }
 
   private createRole(config: WorkerConfig, playbook: s3assets.Asset, buildVersionParameter: string) {
@@ -234,57 +235,5 @@ export class WorkerImagePipeline extends Construct {
     ];
     for (const [id, reason] of acknowledgements) Validations.of(role).acknowledge({ id, reason });
     return role;
-  }
-
-  /**
-   * A deploy that changes ansible/ starts one build: the call's properties carry the playbook's
-   * asset hash, so CloudFormation updates this resource (and so calls Image Builder) only when the
-   * playbook changed, and the client token (the same hash) makes a retried update start nothing new.
-   * The stack's first deploy starts nothing here: the version check's first poll builds.
-   */
-  private rebuildOnPlaybookChange(
-    playbook: s3assets.Asset,
-    logRetention: logs.RetentionDays,
-  ): cr.AwsCustomResource {
-    const imagePipelineArn = this.pipeline.attrArn;
-    const physicalResourceId = cr.PhysicalResourceId.of('playbook-rebuild');
-    const trigger = new cr.AwsCustomResource(this, 'RebuildOnPlaybookChange', {
-      resourceType: 'Custom::PlaybookRebuild',
-      installLatestAwsSdk: false,
-      logGroup: new logs.LogGroup(this, 'RebuildTriggerLogs', {
-        retention: logRetention,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
-      onCreate: {
-        service: 'imagebuilder',
-        action: 'GetImagePipeline',
-        parameters: { imagePipelineArn },
-        physicalResourceId,
-        outputPaths: ['imagePipeline.arn'],
-      },
-      onUpdate: {
-        service: 'imagebuilder',
-        action: 'StartImagePipelineExecution',
-        parameters: { imagePipelineArn, clientToken: playbook.assetHash.slice(0, 36) },
-        physicalResourceId,
-        outputPaths: ['imageBuildVersionArn'],
-      },
-      policy: cr.AwsCustomResourcePolicy.fromStatements([
-        new iam.PolicyStatement({
-          actions: ['imagebuilder:GetImagePipeline', 'imagebuilder:StartImagePipelineExecution'],
-          resources: [imagePipelineArn],
-        }),
-      ]),
-    });
-    // The provider function is a singleton of the stack, created by the first AwsCustomResource.
-    const provider = Stack.of(this).node.tryFindChild(PROVIDER_ID);
-    if (provider) {
-      Validations.of(provider).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason:
-          'The CDK-provided function behind AwsCustomResource uses the basic execution policy for its own logs; its calls are scoped by the policy given to each resource.',
-      });
-    }
-    return trigger;
   }
 }

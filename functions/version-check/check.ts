@@ -1,17 +1,12 @@
-import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import {
-  GetImageCommand,
-  type ImagebuilderClient,
-  paginateListImagePipelineImages,
-  ResourceNotFoundException,
-  StartImagePipelineExecutionCommand,
-} from '@aws-sdk/client-imagebuilder';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { type ImagebuilderClient, StartImagePipelineExecutionCommand } from '@aws-sdk/client-imagebuilder';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage, UpstreamError } from '../lib/errors';
 import { METRIC, REASON_DIMENSION } from '../lib/metric-names';
 import { logger, metrics } from '../lib/observability';
+import { clientToken, imageStatus, newerBuild } from './image-builds';
+import { notifyExhausted } from './notify';
 import { DEFAULT_LIMITS, type FetchLimits, readSchedulerVersion } from './scheduler-info';
 import { readState, type VersionState, writeParameter, writeState } from './state';
 
@@ -36,6 +31,8 @@ export interface VersionCheckOptions {
   /** Pinned Concourse version: built instead of the scheduler's. */
   workerVersion?: string;
   limits?: Partial<FetchLimits>;
+  /** Names the stack in notifications. */
+  stackName?: string;
   now?: Date;
 }
 
@@ -46,17 +43,6 @@ export type VersionCheckOutcome =
 
 const FINISHED_OK = new Set(['AVAILABLE', 'DEPRECATED', 'DISABLED']);
 const FINISHED_BAD = new Set(['FAILED', 'CANCELLED']);
-
-/**
- * Same version, attempt and previous build → same token: a duplicate invocation starts nothing new.
- * A retry (next attempt) or a return to a version built long ago (other previous build) is new.
- */
-export function clientToken(version: string, attempt: number, previousBuild: string | undefined): string {
-  return createHash('sha256')
-    .update(`${version}\n${attempt}\n${previousBuild ?? ''}`)
-    .digest('hex')
-    .slice(0, 32);
-}
 
 const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
 
@@ -163,16 +149,6 @@ async function startBuild(
   return { action: 'started', version, attempt, imageBuildVersionArn };
 }
 
-async function imageStatus(imagebuilder: ImagebuilderClient, arn: string) {
-  try {
-    const { image } = await imagebuilder.send(new GetImageCommand({ imageBuildVersionArn: arn }));
-    return { status: image?.state?.status, reason: image?.state?.reason, createdAt: image?.dateCreated };
-  } catch (error) {
-    if (error instanceof ResourceNotFoundException) return undefined;
-    throw error;
-  }
-}
-
 async function followBuild(
   clients: VersionCheckClients,
   options: VersionCheckOptions,
@@ -212,23 +188,6 @@ async function followBuild(
   return retryOrStop(clients, options, now, state);
 }
 
-/** A build of the pipeline created after the failed one: an operator (or a deploy) started it. */
-async function newerBuild(imagebuilder: ImagebuilderClient, pipelineArn: string, after: VersionState) {
-  const since = Date.parse(after.buildCreatedAt ?? after.startedAt);
-  let newest: { arn: string; created: number } | undefined;
-  for await (const page of paginateListImagePipelineImages(
-    { client: imagebuilder },
-    { imagePipelineArn: pipelineArn },
-  )) {
-    for (const image of page.imageSummaryList ?? []) {
-      const created = Date.parse(image.dateCreated ?? '');
-      if (!image.arn || image.arn === after.imageBuildVersionArn || !(created > since)) continue;
-      if (!newest || created > newest.created) newest = { arn: image.arn, created };
-    }
-  }
-  return newest;
-}
-
 async function retryOrStop(
   clients: VersionCheckClients,
   options: VersionCheckOptions,
@@ -252,7 +211,12 @@ async function retryOrStop(
     return { action: 'adopted', version };
   }
   if (state.failures >= MAX_FAILURES) {
-    if (!state.notified) await notifyExhausted(clients, options, state);
+    if (!state.notified) {
+      await notifyExhausted(clients.sns, options, state);
+      // Recorded after the publish: a lost write repeats the message rather than losing it.
+      await writeState(clients.ssm, options.stateParameter, { ...state, notified: true });
+      count(METRIC.buildRetriesExhausted);
+    }
     return { action: 'stopped', version };
   }
   const since = now.getTime() - Date.parse(state.lastFailureAt ?? state.startedAt);
@@ -264,36 +228,5 @@ async function retryOrStop(
     previousBuild: state.imageBuildVersionArn,
     failures: state.failures,
     lastFailureAt: state.lastFailureAt,
-  });
-}
-
-async function notifyExhausted(
-  clients: VersionCheckClients,
-  options: VersionCheckOptions,
-  state: VersionState,
-): Promise<void> {
-  const stack = process.env.STACK_NAME ?? 'external-worker';
-  await clients.sns.send(
-    new PublishCommand({
-      TopicArn: options.topicArn,
-      Subject: `${stack}: worker image for Concourse ${state.version} failed ${state.failures} times`.slice(
-        0,
-        100,
-      ),
-      Message: [
-        `The worker image for Concourse ${state.version} failed to build ${state.failures} times in a row.`,
-        `No further build is started automatically for this version.`,
-        `Last build: ${state.imageBuildVersionArn}`,
-        `Builds resume when the scheduler reports another version, or after a build started by hand:`,
-        `  aws imagebuilder start-image-pipeline-execution --image-pipeline-arn ${options.imagePipelineArn}`,
-      ].join('\n'),
-    }),
-  );
-  // Recorded after the publish: a lost write repeats the message rather than losing it.
-  await writeState(clients.ssm, options.stateParameter, { ...state, notified: true });
-  count(METRIC.buildRetriesExhausted);
-  logger.error('image build retries exhausted; operator notified', {
-    version: state.version,
-    failures: state.failures,
   });
 }

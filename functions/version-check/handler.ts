@@ -17,6 +17,7 @@ const env = readEnv({
   TOPIC_ARN: envVar.arn(),
   WORKER_VERSION: z.optional(z.string().check(z.regex(VERSION_PATTERN, 'expected a Concourse version'))),
   REQUEST_TIMEOUT_MS: z.optional(envVar.positiveInt()),
+  STACK_NAME: envVar.optionalText(),
 });
 
 /**
@@ -34,6 +35,7 @@ export const handler = lambdaHandler(async (_event: unknown, _context: Context) 
       topicArn: env.TOPIC_ARN,
       workerVersion: env.WORKER_VERSION,
       limits: env.REQUEST_TIMEOUT_MS ? { timeoutMs: env.REQUEST_TIMEOUT_MS } : undefined,
+      stackName: env.STACK_NAME,
     },
   );
   logger.info('version check done', { ...outcome });

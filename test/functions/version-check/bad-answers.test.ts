@@ -41,6 +41,7 @@ const cases: Array<[string, Answer, string]> = [
   ['an HTTP error', { kind: 'status', status: 500 }, 'HttpStatus'],
   ['a not-found page', { kind: 'status', status: 404 }, 'HttpStatus'],
   ['no answer in time', { kind: 'slow' }, 'Timeout'],
+  ['a body that never ends', { kind: 'slow-body' }, 'Timeout'],
   ['a body that is not JSON', { kind: 'text', body: '<html>maintenance</html>' }, 'NotJson'],
   ['JSON without a version', { kind: 'json', body: { worker_version: '2.5' } }, 'NoVersion'],
   ['JSON that is not an object', { kind: 'json', body: [1, 2] }, 'NoVersion'],

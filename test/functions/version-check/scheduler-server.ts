@@ -6,6 +6,7 @@ export type Answer =
   | { kind: 'version'; version: string }
   | { kind: 'status'; status: number }
   | { kind: 'slow' }
+  | { kind: 'slow-body' }
   | { kind: 'text'; body: string }
   | { kind: 'json'; body: unknown }
   | { kind: 'redirect-loop' }
@@ -36,6 +37,11 @@ export async function startSchedulerServer(): Promise<SchedulerServer> {
         return;
       case 'slow':
         // Never answers: the client's timeout must end the exchange.
+        return;
+      case 'slow-body':
+        // Headers and the start of a body, then nothing more.
+        response.setHeader('content-type', 'application/json');
+        response.write('{"version":');
         return;
       case 'text':
         response.end(answer.body);
