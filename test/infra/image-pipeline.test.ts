@@ -109,6 +109,20 @@ describe('the worker image pipeline', () => {
     expect(group.Properties.VpcId).toEqual({ Ref: 'VpcId' });
   });
 
+  test('with subnets in the configuration, builds in the first of them', () => {
+    const configured = synth({
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
+    }).template;
+    configured.hasResourceProperties('AWS::ImageBuilder::InfrastructureConfiguration', {
+      SubnetId: 'subnet-0123456789abcdef0',
+    });
+    configured.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('image builds'),
+      VpcId: 'vpc-0123456789abcdef0',
+    });
+  });
+
   test('keeps the build logs with the configured retention', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: '/aws/imagebuilder/external-worker-prod-worker',
