@@ -16,5 +16,7 @@ export function runtimeParameters(config: WorkerConfig) {
     currentAmi: `${config.parameterPrefix}/current-ami`,
     /** JSON state of the version check: version requested, build, failures. */
     versionState: `${config.parameterPrefix}/version-state`,
+    /** Concourse version the next image build installs, written by the version check before it starts one. */
+    buildVersion: `${config.parameterPrefix}/build-version`,
   };
 }

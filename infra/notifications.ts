@@ -1,19 +1,18 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { WorkerConfig } from './config';
 
 export interface NotificationsProps {
-  stackName: string;
-  email?: string;
+  config: WorkerConfig;
 }
 
 /**
- * Where everything that needs an operator lands: failed builds, rollouts and rollbacks, kept
- * instances, alarms. Encrypted with a key of the stack (CloudWatch alarms and EventBridge cannot
- * publish to a topic under the AWS managed key), reachable over TLS only.
+ * The topic where the control plane tells operators what needs them (a build that keeps failing, a
+ * rollout rolled back, …), encrypted with a key of the stack and reachable over TLS only.
  */
 export class Notifications extends Construct {
   readonly topic: sns.Topic;
@@ -21,31 +20,38 @@ export class Notifications extends Construct {
 
   constructor(scope: Construct, id: string, props: NotificationsProps) {
     super(scope, id);
+    const { config } = props;
+    // A key of the stack rather than alias/aws/sns: the AWS-managed key's policy cannot let
+    // EventBridge rules or CloudWatch alarms publish to the topic.
     this.key = new kms.Key(this, 'Key', {
-      description: `Notifications of ${props.stackName}`,
+      description: `Notifications of ${config.stackName}`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      this.key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          principals: [new iam.ServicePrincipal(service)],
-          resources: ['*'],
-        }),
-      );
-    }
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishFromEventsAndAlarms',
+        principals: ['events.amazonaws.com', 'cloudwatch.amazonaws.com'].map(
+          (s) => new iam.ServicePrincipal(s),
+        ),
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.topic = new sns.Topic(this, 'Topic', {
-      displayName: `external-worker ${props.stackName}`,
+      topicName: `${config.stackName}-notifications`,
+      displayName: `external-worker ${config.stackName}`,
       masterKey: this.key,
       enforceSSL: true,
     });
-    if (props.email) this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+    if (config.notificationEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(config.notificationEmail));
+    }
   }
 
-  /** Lets `grantee` publish: the topic, and the key that encrypts it. */
+  /** Lets `grantee` publish: the topic, and data keys of its key. */
   grantPublish(grantee: iam.IGrantable): void {
     this.topic.grantPublish(grantee);
-    this.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey*');
   }
 }

@@ -138,7 +138,7 @@ export class Observability extends Construct {
       'VersionCheckFailing',
       {
         alarmDescription: 'The scheduler version could not be read 3 times in a row',
-        metric: this.metric(METRIC.VersionCheckFailed, 'Sum', checkPeriod),
+        metric: this.metric(METRIC.versionCheckFailed, 'Sum', checkPeriod),
         threshold: 1,
         evaluationPeriods: 3,
         datapointsToAlarm: 3,
@@ -150,7 +150,7 @@ export class Observability extends Construct {
       'BuildFailed',
       {
         alarmDescription: 'A worker image build failed',
-        metric: this.metric(METRIC.BuildFailed),
+        metric: this.metric(METRIC.buildFailed),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -162,7 +162,7 @@ export class Observability extends Construct {
       'FleetBehindScheduler',
       {
         alarmDescription: `The fleet has not run the scheduler's Concourse version for ${Math.round(config.versionLagTolerance / 60)} minutes`,
-        metric: this.metric(METRIC.FleetVersionBehind, 'Minimum', Duration.minutes(5)),
+        metric: this.metric(METRIC.fleetVersionBehind, 'Minimum', Duration.minutes(5)),
         threshold: 1,
         evaluationPeriods: lagPeriods,
         datapointsToAlarm: lagPeriods,
@@ -227,12 +227,12 @@ export class Observability extends Construct {
         left: ['GroupDesiredCapacity', 'GroupInServiceInstances', 'GroupPendingInstances'].map(groupMetric),
       }),
       graph('Version checks and builds', [
-        METRIC.VersionCheckSucceeded,
-        METRIC.VersionCheckFailed,
-        METRIC.BuildStarted,
-        METRIC.BuildFailed,
+        METRIC.versionCheckSucceeded,
+        METRIC.versionCheckFailed,
+        METRIC.buildStarted,
+        METRIC.buildFailed,
       ]),
-      graph('Fleet behind the scheduler (1 = behind)', [METRIC.FleetVersionBehind], 'Maximum'),
+      graph('Fleet behind the scheduler (1 = behind)', [METRIC.fleetVersionBehind], 'Maximum'),
     );
     const outcomes = (flow: Flow) => flowMetricNames(flow).filter((name) => !name.endsWith('Duration'));
     dashboard.addWidgets(
@@ -242,8 +242,8 @@ export class Observability extends Construct {
     );
     dashboard.addWidgets(
       graph('Flow durations (s)', ['RolloutDuration', 'LaunchDuration', 'DrainDuration'], 'Average'),
-      graph('Spot', [METRIC.SpotInterruptions, METRIC.RebalanceRecommendations]),
-      graph('AMI retention', [METRIC.AmisDeleted, METRIC.SnapshotsDeleted]),
+      graph('Spot', [METRIC.spotInterruptions, METRIC.rebalanceRecommendations]),
+      graph('AMI retention', [METRIC.amisDeleted, METRIC.snapshotsDeleted]),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

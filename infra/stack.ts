@@ -1,14 +1,16 @@
 import * as path from 'node:path';
-import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
-import { STACK_TAG } from './names';
+import { WorkerImagePipeline } from './image-pipeline';
+import { runtimeParameters, STACK_TAG } from './names';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
+import { VersionCheck } from './version-check';
 
 export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
@@ -18,6 +20,8 @@ export interface ExternalWorkerStackProps extends StackProps {
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
   readonly notifications: Notifications;
+  readonly image: WorkerImagePipeline;
+  readonly versionCheck: VersionCheck;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -36,9 +40,19 @@ export class ExternalWorkerStack extends Stack {
     });
 
     this.fleet = new WorkerFleet(this, 'Fleet', { config, inputs, playbook, logRetention });
-    this.notifications = new Notifications(this, 'Notifications', {
-      stackName: config.stackName,
-      email: config.notificationEmail,
+    this.notifications = new Notifications(this, 'Notifications', { config });
+    this.image = new WorkerImagePipeline(this, 'Image', {
+      config,
+      playbook,
+      subnetId: Fn.select(0, inputs.subnetIds),
+      vpcId: inputs.vpcId,
+      logRetention,
+    });
+    this.versionCheck = new VersionCheck(this, 'VersionCheck', {
+      config,
+      image: this.image,
+      topic: this.notifications.topic,
+      logRetention,
     });
 
     new Observability(this, 'Observability', {
@@ -46,7 +60,7 @@ export class ExternalWorkerStack extends Stack {
       fleet: this.fleet,
       notifications: this.notifications,
       flows: [],
-      deadLetterQueues: [],
+      deadLetterQueues: [this.versionCheck.deadLetterQueue],
       logRetention,
     });
 
@@ -65,6 +79,15 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',
       value: this.fleet.logGroup.logGroupName,
+    });
+    new CfnOutput(this, 'ImagePipelineArn', {
+      description:
+        'Worker image pipeline; rebuild by hand: aws imagebuilder start-image-pipeline-execution --image-pipeline-arn <this>',
+      value: this.image.pipeline.attrArn,
+    });
+    new CfnOutput(this, 'VersionStateParameter', {
+      description: 'SSM parameter holding the version check state (see docs/image.md)',
+      value: runtimeParameters(config).versionState,
     });
   }
 }

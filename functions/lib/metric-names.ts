@@ -1,16 +1,49 @@
 /**
- * Names of the metrics the functions emit (namespace ExternalWorker, dimension Stack). The dashboard
- * and the alarms refer to these constants, so a renamed metric cannot leave a graph empty.
- * Flow outcomes (LaunchHealthy, RolloutDuration, …) come from functions/flow-metrics/outcomes.ts.
+ * Names of the metrics the functions emit (namespace `ExternalWorker`, dimension `Stack`), in one
+ * place so that dashboards and alarms in infra/ refer to exactly what the code counts. Flow
+ * outcomes (LaunchHealthy, RolloutDuration, …) come from functions/flow-metrics/outcomes.ts.
  */
 export const METRIC = {
-  VersionCheckSucceeded: 'VersionCheckSucceeded',
-  VersionCheckFailed: 'VersionCheckFailed',
-  BuildStarted: 'BuildStarted',
-  BuildFailed: 'BuildFailed',
-  FleetVersionBehind: 'FleetVersionBehind',
-  SpotInterruptions: 'SpotInterruptions',
-  RebalanceRecommendations: 'RebalanceRecommendations',
-  AmisDeleted: 'AmisDeleted',
-  SnapshotsDeleted: 'SnapshotsDeleted',
+  /** The scheduler answered with a usable version. */
+  versionCheckSucceeded: 'VersionCheckSucceeded',
+  /** The scheduler's answer was unusable; dimension `Reason` (see VERSION_CHECK_FAILURE). */
+  versionCheckFailed: 'VersionCheckFailed',
+  /** 1 when the scheduler reports a version other than the one last built or being built, else 0. */
+  schedulerVersionChanged: 'SchedulerVersionChanged',
+  /** A pinned `workerVersion` differs from the scheduler's version. */
+  versionDrift: 'VersionDrift',
+  /** An image build was started. */
+  buildStarted: 'BuildStarted',
+  /** Starting an image build failed; the next check tries again. */
+  buildStartFailed: 'BuildStartFailed',
+  /** An image build started for a version ended FAILED or CANCELLED. */
+  buildFailed: 'BuildFailed',
+  /** A version failed to build too many times in a row: no more automatic builds for it. */
+  buildRetriesExhausted: 'BuildRetriesExhausted',
+  /** 1 while the fleet's recorded Concourse version differs from the scheduler's, else 0. */
+  fleetVersionBehind: 'FleetVersionBehind',
+  /** A Spot interruption warning for an instance of the group. */
+  spotInterruptions: 'SpotInterruptions',
+  /** A rebalance recommendation for an instance of the group. */
+  rebalanceRecommendations: 'RebalanceRecommendations',
+  /** AMIs deregistered by retention. */
+  amisDeleted: 'AmisDeleted',
+  /** Snapshots deleted by retention. */
+  snapshotsDeleted: 'SnapshotsDeleted',
 } as const;
+
+/** Dimension of VersionCheckFailed. */
+export const REASON_DIMENSION = 'Reason';
+
+/** Values of the `Reason` dimension of VersionCheckFailed. */
+export const VERSION_CHECK_FAILURE = {
+  timeout: 'Timeout',
+  unreachable: 'Unreachable',
+  httpStatus: 'HttpStatus',
+  redirectLoop: 'RedirectLoop',
+  bodyTooLarge: 'BodyTooLarge',
+  notJson: 'NotJson',
+  noVersion: 'NoVersion',
+  malformedVersion: 'MalformedVersion',
+} as const;
+export type VersionCheckFailure = (typeof VERSION_CHECK_FAILURE)[keyof typeof VERSION_CHECK_FAILURE];

@@ -6,8 +6,10 @@ import { synth } from '../support/stack';
 
 type Json = Record<string, unknown>;
 
-function only(template: Template, type: string): Json {
-  const resources = Object.values(template.findResources(type));
+function only(template: Template, type: string, properties?: Json): Json {
+  const resources = Object.values(
+    template.findResources(type, properties ? { Properties: properties } : undefined),
+  );
   expect(resources).toHaveLength(1);
   return (resources[0] as { Properties: Json }).Properties;
 }
@@ -31,10 +33,11 @@ function userData(template: Template): string {
 }
 
 const defaults = synth();
+const WORKERS_SG = { GroupDescription: 'Concourse workers of external-worker-prod' };
 
 describe('security group', () => {
   test('all egress, no ingress by default', () => {
-    const sg = only(defaults.template, 'AWS::EC2::SecurityGroup');
+    const sg = only(defaults.template, 'AWS::EC2::SecurityGroup', WORKERS_SG);
     expect(sg.SecurityGroupEgress).toEqual([
       expect.objectContaining({ IpProtocol: '-1', CidrIp: '0.0.0.0/0' }),
     ]);
@@ -47,7 +50,7 @@ describe('security group', () => {
       bastionSecurityGroupId: 'sg-0123456789abcdef0',
       metricsSecurityGroupId: 'sg-0fedcba9876543210',
     });
-    const sg = only(template, 'AWS::EC2::SecurityGroup');
+    const sg = only(template, 'AWS::EC2::SecurityGroup', WORKERS_SG);
     expect(sg.SecurityGroupIngress).toEqual([
       expect.objectContaining({
         IpProtocol: 'tcp',
@@ -66,6 +69,7 @@ describe('security group', () => {
     const onlyMetrics = only(
       synth({ metricsSecurityGroupId: 'sg-0fedcba9876543210' }).template,
       'AWS::EC2::SecurityGroup',
+      WORKERS_SG,
     );
     expect(onlyMetrics.SecurityGroupIngress).toEqual([expect.objectContaining({ FromPort: 9100 })]);
   });

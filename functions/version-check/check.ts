@@ -1,0 +1,232 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { type ImagebuilderClient, StartImagePipelineExecutionCommand } from '@aws-sdk/client-imagebuilder';
+import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { errorMessage, UpstreamError } from '../lib/errors';
+import { METRIC, REASON_DIMENSION } from '../lib/metric-names';
+import { logger, metrics } from '../lib/observability';
+import { clientToken, imageStatus, newerBuild } from './image-builds';
+import { notifyExhausted } from './notify';
+import { DEFAULT_LIMITS, type FetchLimits, readSchedulerVersion } from './scheduler-info';
+import { readState, type VersionState, writeParameter, writeState } from './state';
+
+/** Failed builds in a row after which a version is no longer built automatically. */
+export const MAX_FAILURES = 3;
+/** Least time between a failed build and the next attempt for the same version. */
+export const RETRY_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface VersionCheckClients {
+  ssm: SSMClient;
+  imagebuilder: ImagebuilderClient;
+  sns: SNSClient;
+}
+
+export interface VersionCheckOptions {
+  schedulerApiAddress: string;
+  stateParameter: string;
+  /** Read by the build component: the Concourse version to install. */
+  buildVersionParameter: string;
+  imagePipelineArn: string;
+  topicArn: string;
+  /** Pinned Concourse version: built instead of the scheduler's. */
+  workerVersion?: string;
+  limits?: Partial<FetchLimits>;
+  /** Names the stack in notifications. */
+  stackName?: string;
+  now?: Date;
+}
+
+export type VersionCheckOutcome =
+  | { action: 'bad-answer'; reason: string }
+  | { action: 'started'; version: string; attempt: number; imageBuildVersionArn: string }
+  | { action: 'building' | 'built' | 'unchanged' | 'waiting' | 'stopped' | 'adopted'; version: string };
+
+const FINISHED_OK = new Set(['AVAILABLE', 'DEPRECATED', 'DISABLED']);
+const FINISHED_BAD = new Set(['FAILED', 'CANCELLED']);
+
+const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
+
+/**
+ * One poll: read the scheduler's version, start an image build when the version to run changed,
+ * follow the recorded build, retry a failed one at most hourly and give up after MAX_FAILURES.
+ */
+export async function checkVersion(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+): Promise<VersionCheckOutcome> {
+  const now = options.now ?? new Date();
+  const answer = await readSchedulerVersion(options.schedulerApiAddress, {
+    ...DEFAULT_LIMITS,
+    ...options.limits,
+  });
+  if (!answer.ok) {
+    logger.warn(`scheduler answer rejected (${answer.reason}): ${answer.detail}; nothing changed`, {
+      reason: answer.reason,
+      address: options.schedulerApiAddress,
+    });
+    const single = metrics.singleMetric();
+    single.addDimension(REASON_DIMENSION, answer.reason);
+    single.addMetric(METRIC.versionCheckFailed, MetricUnit.Count, 1);
+    // A pinned version does not depend on the answer: the build it needs still proceeds.
+    if (!options.workerVersion) return { action: 'bad-answer', reason: answer.reason };
+  } else {
+    count(METRIC.versionCheckSucceeded);
+  }
+
+  const state = await readState(clients.ssm, options.stateParameter);
+  if (answer.ok) {
+    count(METRIC.schedulerVersionChanged, answer.version === state?.version ? 0 : 1);
+    if (options.workerVersion && answer.version !== options.workerVersion) {
+      logger.warn('scheduler runs another Concourse version than the pinned one; not rebuilding', {
+        scheduler: answer.version,
+        pinned: options.workerVersion,
+      });
+      count(METRIC.versionDrift);
+    }
+  }
+  const target = options.workerVersion ?? (answer.ok ? answer.version : undefined);
+  if (target === undefined) return { action: 'bad-answer', reason: 'no version' };
+
+  if (state?.version !== target) {
+    logger.info('new Concourse version to build', { version: target, previous: state?.version });
+    return startBuild(clients, options, now, {
+      version: target,
+      attempt: 1,
+      previousBuild: state?.imageBuildVersionArn,
+      failures: 0,
+    });
+  }
+  return followBuild(clients, options, now, state);
+}
+
+interface BuildRequest {
+  version: string;
+  attempt: number;
+  previousBuild: string | undefined;
+  failures: number;
+  lastFailureAt?: string;
+}
+
+async function startBuild(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+  now: Date,
+  request: BuildRequest,
+): Promise<VersionCheckOutcome> {
+  const { version, attempt } = request;
+  // The component reads it at build time; written first so the build cannot miss it.
+  await writeParameter(clients.ssm, options.buildVersionParameter, version);
+  let imageBuildVersionArn: string | undefined;
+  try {
+    const started = await clients.imagebuilder.send(
+      new StartImagePipelineExecutionCommand({
+        imagePipelineArn: options.imagePipelineArn,
+        clientToken: clientToken(version, attempt, request.previousBuild),
+      }),
+    );
+    imageBuildVersionArn = started.imageBuildVersionArn;
+  } catch (error) {
+    count(METRIC.buildStartFailed);
+    logger.error('image build did not start; the next check tries again', { version, attempt, error });
+    throw new UpstreamError(`image build for ${version} did not start: ${errorMessage(error)}`);
+  }
+  if (!imageBuildVersionArn) {
+    count(METRIC.buildStartFailed);
+    throw new UpstreamError(`image build for ${version} started without an image ARN`);
+  }
+  count(METRIC.buildStarted);
+  await writeState(clients.ssm, options.stateParameter, {
+    version,
+    attempt,
+    imageBuildVersionArn,
+    startedAt: now.toISOString(),
+    build: 'building',
+    failures: request.failures,
+    lastFailureAt: request.lastFailureAt,
+    notified: false,
+  });
+  logger.info('image build started', { version, attempt, imageBuildVersionArn });
+  return { action: 'started', version, attempt, imageBuildVersionArn };
+}
+
+async function followBuild(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+  now: Date,
+  recorded: VersionState,
+): Promise<VersionCheckOutcome> {
+  const { version } = recorded;
+  let state = recorded;
+  if (state.build === 'available') return { action: 'unchanged', version };
+  if (state.build === 'building') {
+    const image = await imageStatus(clients.imagebuilder, state.imageBuildVersionArn);
+    if (image === undefined || FINISHED_OK.has(image.status ?? '')) {
+      // A build deleted since is over too: nothing is left to retry.
+      state = { ...state, build: 'available', failures: 0, lastFailureAt: undefined, notified: false };
+      await writeState(clients.ssm, options.stateParameter, state);
+      logger.info('image build finished', { version, status: image?.status ?? 'DELETED' });
+      return { action: 'built', version };
+    }
+    if (!FINISHED_BAD.has(image.status ?? '')) return { action: 'building', version };
+    count(METRIC.buildFailed);
+    state = {
+      ...state,
+      build: 'failed',
+      buildCreatedAt: image.createdAt ?? state.startedAt,
+      failures: state.failures + 1,
+      lastFailureAt: now.toISOString(),
+    };
+    await writeState(clients.ssm, options.stateParameter, state);
+    logger.warn('image build failed', {
+      version,
+      failures: state.failures,
+      status: image.status,
+      reason: image.reason,
+      imageBuildVersionArn: state.imageBuildVersionArn,
+    });
+  }
+  return retryOrStop(clients, options, now, state);
+}
+
+async function retryOrStop(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+  now: Date,
+  state: VersionState,
+): Promise<VersionCheckOutcome> {
+  const { version } = state;
+  const newer = await newerBuild(clients.imagebuilder, options.imagePipelineArn, state);
+  if (newer) {
+    await writeState(clients.ssm, options.stateParameter, {
+      ...state,
+      imageBuildVersionArn: newer.arn,
+      startedAt: now.toISOString(),
+      build: 'building',
+      buildCreatedAt: undefined,
+      failures: 0,
+      lastFailureAt: undefined,
+      notified: false,
+    });
+    logger.info('following a build started outside the version check', { version, build: newer.arn });
+    return { action: 'adopted', version };
+  }
+  if (state.failures >= MAX_FAILURES) {
+    if (!state.notified) {
+      await notifyExhausted(clients.sns, options, state);
+      // Recorded after the publish: a lost write repeats the message rather than losing it.
+      await writeState(clients.ssm, options.stateParameter, { ...state, notified: true });
+      count(METRIC.buildRetriesExhausted);
+    }
+    return { action: 'stopped', version };
+  }
+  const since = now.getTime() - Date.parse(state.lastFailureAt ?? state.startedAt);
+  if (since < RETRY_INTERVAL_MS) return { action: 'waiting', version };
+  logger.info('retrying the failed image build', { version, attempt: state.attempt + 1 });
+  return startBuild(clients, options, now, {
+    version,
+    attempt: state.attempt + 1,
+    previousBuild: state.imageBuildVersionArn,
+    failures: state.failures,
+    lastFailureAt: state.lastFailureAt,
+  });
+}

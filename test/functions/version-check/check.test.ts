@@ -1,0 +1,230 @@
+import {
+  ListImagePipelineImagesCommand,
+  StartImagePipelineExecutionCommand,
+} from '@aws-sdk/client-imagebuilder';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { metrics } from '../../../functions/lib/observability';
+import { checkVersion, RETRY_INTERVAL_MS } from '../../../functions/version-check/check';
+import { type Moto, startMoto } from '../../support/moto';
+import {
+  BUILD_VERSION_PARAMETER,
+  captureOutput,
+  createClients,
+  options,
+  readParameter,
+  readStateParameter,
+  STATE_PARAMETER,
+} from './harness';
+import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
+
+let moto: Moto;
+let server: SchedulerServer;
+let clients: ReturnType<typeof createClients>;
+let stdout: ReturnType<typeof captureOutput>;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  server = await startSchedulerServer();
+  clients = createClients();
+});
+afterAll(async () => {
+  await server.close();
+  await moto.stop();
+});
+beforeEach(async () => {
+  await moto.reset();
+  clients.reset();
+  server.answer = { kind: 'version', version: '7.11.2' };
+  metrics.clearMetrics();
+  stdout = captureOutput();
+});
+afterEach(() => stdout.restore());
+
+const T0 = new Date('2026-03-01T10:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+const starts = () => clients.ib.commandCalls(StartImagePipelineExecutionCommand);
+const check = (extra: Parameters<typeof options>[1] = {}) =>
+  checkVersion(clients, options(server.address, { now: T0, ...extra }));
+/** Flushes the stored metrics and returns what was printed. */
+const printed = () => {
+  metrics.publishStoredMetrics();
+  return stdout.text();
+};
+
+describe('a new scheduler version', () => {
+  test('starts exactly one build, then records the state', async () => {
+    const seenAtStart: unknown[] = [];
+    clients.ib.on(StartImagePipelineExecutionCommand).callsFake(async (input: { clientToken: string }) => {
+      // The build reads its version at build time: it must already be there, the state not yet.
+      seenAtStart.push(
+        (await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value,
+        await readParameter(clients.ssm, STATE_PARAMETER),
+      );
+      return {
+        imageBuildVersionArn: 'arn:aws:imagebuilder:eu-west-1:1:image/w/1.0.0/1',
+        clientToken: input.clientToken,
+      };
+    });
+
+    const outcome = await check();
+
+    expect(outcome).toMatchObject({ action: 'started', version: '7.11.2', attempt: 1 });
+    expect(starts()).toHaveLength(1);
+    expect(starts()[0]?.args[0].input).toMatchObject({ imagePipelineArn: options('').imagePipelineArn });
+    expect(seenAtStart).toEqual(['7.11.2', undefined]);
+    expect(await readStateParameter(clients.ssm)).toMatchObject({
+      version: '7.11.2',
+      attempt: 1,
+      imageBuildVersionArn: 'arn:aws:imagebuilder:eu-west-1:1:image/w/1.0.0/1',
+      startedAt: T0.toISOString(),
+      build: 'building',
+      failures: 0,
+      notified: false,
+    });
+    expect(printed()).toContain('"BuildStarted"');
+  });
+
+  test('the same version again changes nothing', async () => {
+    await check();
+    const written = await readParameter(clients.ssm, STATE_PARAMETER);
+    const outcome = await check({ now: at(300_000) });
+    expect(outcome).toEqual({ action: 'building', version: '7.11.2' });
+    expect(starts()).toHaveLength(1);
+    expect(await readParameter(clients.ssm, STATE_PARAMETER)).toEqual(written);
+  });
+
+  test('once built, the same version neither rebuilds nor asks Image Builder again', async () => {
+    const started = await check();
+    if (started.action !== 'started') throw new Error('expected a start');
+    clients.statuses.set(started.imageBuildVersionArn, { status: 'AVAILABLE', created: T0.toISOString() });
+    expect(await check({ now: at(60_000) })).toEqual({ action: 'built', version: '7.11.2' });
+    const calls = clients.ib.calls().length;
+    expect(await check({ now: at(120_000) })).toEqual({ action: 'unchanged', version: '7.11.2' });
+    expect(clients.ib.calls()).toHaveLength(calls);
+    expect(starts()).toHaveLength(1);
+  });
+
+  test('duplicate invocations start one build', async () => {
+    const outcomes = await Promise.all([check(), check(), check()]);
+    const tokens = new Set(starts().map((call) => call.args[0].input.clientToken));
+    // Concurrent duplicates reach Image Builder with one client token: one build.
+    expect(tokens.size).toBe(1);
+    expect(
+      new Set(outcomes.map((o) => (o.action === 'started' ? o.imageBuildVersionArn : o.action))).size,
+    ).toBe(1);
+    await check({ now: at(1000) });
+    expect(new Set(starts().map((call) => call.args[0].input.clientToken)).size).toBe(1);
+  });
+
+  test('a build that did not start is not recorded, and the next check starts it', async () => {
+    clients.ib.on(StartImagePipelineExecutionCommand).rejectsOnce(new Error('ThrottlingException'));
+    await expect(check()).rejects.toMatchObject({ name: 'UpstreamError' });
+    expect(await readParameter(clients.ssm, STATE_PARAMETER)).toBeUndefined();
+    expect(printed()).toContain('"BuildStartFailed"');
+
+    clients.reset();
+    const outcome = await check({ now: at(300_000) });
+    expect(outcome).toMatchObject({ action: 'started', version: '7.11.2' });
+    expect(starts()).toHaveLength(1);
+    expect(await readStateParameter(clients.ssm)).toMatchObject({ version: '7.11.2', build: 'building' });
+  });
+
+  test('a later version starts a new build with a new client token', async () => {
+    await check();
+    server.answer = { kind: 'version', version: '7.12.0' };
+    expect(await check({ now: at(300_000) })).toMatchObject({ action: 'started', version: '7.12.0' });
+    expect(starts()).toHaveLength(2);
+    const [first, second] = starts().map((call) => call.args[0].input.clientToken);
+    expect(first).not.toBe(second);
+    expect((await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value).toBe('7.12.0');
+    expect(printed()).toContain('"SchedulerVersionChanged"');
+  });
+});
+
+describe('a pinned version', () => {
+  test('is built once, and drift is counted without a rebuild', async () => {
+    const pinned = { workerVersion: '7.10.0' };
+    expect(await check(pinned)).toMatchObject({ action: 'started', version: '7.10.0' });
+    expect((await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value).toBe('7.10.0');
+    stdout.clear();
+    expect(await check({ ...pinned, now: at(300_000) })).toEqual({ action: 'building', version: '7.10.0' });
+    expect(starts()).toHaveLength(1);
+    const output = printed();
+    expect(output).toContain('"VersionDrift"');
+    expect(output).toContain('not rebuilding');
+  });
+});
+
+describe('failed builds', () => {
+  const fail = async (outcome: Awaited<ReturnType<typeof check>>) => {
+    if (outcome.action !== 'started') throw new Error(`expected a start, got ${outcome.action}`);
+    clients.statuses.set(outcome.imageBuildVersionArn, { status: 'FAILED', created: T0.toISOString() });
+  };
+
+  test('are retried no sooner than an hour, and after three failures stop and notify once', async () => {
+    await fail(await check());
+    expect(await check({ now: at(60_000) })).toMatchObject({ action: 'waiting' });
+    expect(await readStateParameter(clients.ssm)).toMatchObject({ failures: 1, build: 'failed' });
+    expect(printed()).toContain('"BuildFailed"');
+    expect(await check({ now: at(60_000 + RETRY_INTERVAL_MS - 1) })).toMatchObject({ action: 'waiting' });
+    expect(starts()).toHaveLength(1);
+
+    const second = await check({ now: at(60_000 + RETRY_INTERVAL_MS) });
+    expect(second).toMatchObject({ action: 'started', attempt: 2 });
+    await fail(second);
+    expect(await check({ now: at(2 * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'waiting' });
+    const third = await check({ now: at(3 * RETRY_INTERVAL_MS + 60_000) });
+    expect(third).toMatchObject({ action: 'started', attempt: 3 });
+    expect(new Set(starts().map((call) => call.args[0].input.clientToken)).size).toBe(3);
+    await fail(third);
+
+    expect(await check({ now: at(4 * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'stopped' });
+    expect(await readStateParameter(clients.ssm)).toMatchObject({ failures: 3, notified: true });
+    for (const hours of [5, 6, 48]) {
+      expect(await check({ now: at(hours * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'stopped' });
+    }
+    expect(starts()).toHaveLength(3);
+    const published = clients.topic.commandCalls(PublishCommand);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.args[0].input).toMatchObject({ TopicArn: options('').topicArn });
+    expect(published[0]?.args[0].input.Message).toContain('7.11.2');
+    expect(printed()).toContain('"BuildRetriesExhausted"');
+  });
+
+  test('after the stop, a new scheduler version builds again', async () => {
+    for (let i = 0; i < 3; i++) {
+      await fail(await check({ now: at(i * 2 * RETRY_INTERVAL_MS + 1) }));
+      await check({ now: at(i * 2 * RETRY_INTERVAL_MS + 2) });
+    }
+    expect(await check({ now: at(10 * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'stopped' });
+    server.answer = { kind: 'version', version: '7.12.0' };
+    expect(await check({ now: at(11 * RETRY_INTERVAL_MS) })).toMatchObject({
+      action: 'started',
+      version: '7.12.0',
+      attempt: 1,
+    });
+    expect(await readStateParameter(clients.ssm)).toMatchObject({ failures: 0, notified: false });
+  });
+
+  test('after the stop, a build started by hand is followed and resets the count', async () => {
+    for (let i = 0; i < 3; i++) {
+      await fail(await check({ now: at(i * 2 * RETRY_INTERVAL_MS + 1) }));
+      await check({ now: at(i * 2 * RETRY_INTERVAL_MS + 2) });
+    }
+    const manual = 'arn:aws:imagebuilder:eu-west-1:123456789012:image/external-worker-prod-worker/1.0.0/9';
+    clients.ib.on(ListImagePipelineImagesCommand).resolves({
+      imageSummaryList: [{ arn: manual, dateCreated: '2026-03-02T00:00:00.000Z' }],
+    });
+    clients.statuses.set(manual, { status: 'BUILDING', created: '2026-03-02T00:00:00.000Z' });
+    expect(await check({ now: at(12 * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'adopted' });
+    expect(await readStateParameter(clients.ssm)).toMatchObject({
+      imageBuildVersionArn: manual,
+      build: 'building',
+      failures: 0,
+      notified: false,
+    });
+    clients.statuses.set(manual, { status: 'AVAILABLE', created: '2026-03-02T00:00:00.000Z' });
+    expect(await check({ now: at(13 * RETRY_INTERVAL_MS) })).toMatchObject({ action: 'built' });
+    expect(starts()).toHaveLength(3);
+  });
+});

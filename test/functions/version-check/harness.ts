@@ -1,0 +1,128 @@
+import {
+  GetImageCommand,
+  ImagebuilderClient,
+  ListImagePipelineImagesCommand,
+  StartImagePipelineExecutionCommand,
+} from '@aws-sdk/client-imagebuilder';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { VersionCheckOptions } from '../../../functions/version-check/check';
+import type { VersionState } from '../../../functions/version-check/state';
+
+export const PIPELINE_ARN = 'arn:aws:imagebuilder:eu-west-1:123456789012:image-pipeline/external-worker-prod';
+export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:external-worker-prod-notifications';
+export const STATE_PARAMETER = '/external-worker/prod/version-state';
+export const BUILD_VERSION_PARAMETER = '/external-worker/prod/build-version';
+
+/** Image Builder and SNS mocked at the client; SSM is the real client pointed at moto. */
+export function createClients() {
+  const ssm = new SSMClient({});
+  const imagebuilder = new ImagebuilderClient({});
+  const sns = new SNSClient({});
+  const ib = mockClient(imagebuilder);
+  const topic = mockClient(sns);
+  /** Build status per image ARN, as GetImage reports it. */
+  const statuses = new Map<string, { status: string; created: string }>();
+  let builds = 0;
+  const byToken = new Map<string, string>();
+  const reset = () => {
+    ib.reset();
+    topic.reset();
+    statuses.clear();
+    byToken.clear();
+    builds = 0;
+    // Image Builder's idempotency: the same client token gives back the same build.
+    ib.on(StartImagePipelineExecutionCommand).callsFake(async (input: { clientToken: string }) => {
+      let arn = byToken.get(input.clientToken);
+      if (!arn) {
+        builds++;
+        arn = `arn:aws:imagebuilder:eu-west-1:123456789012:image/external-worker-prod-worker/1.0.0/${builds}`;
+        byToken.set(input.clientToken, arn);
+        statuses.set(arn, {
+          status: 'BUILDING',
+          created: new Date(Date.UTC(2026, 0, 1, 0, builds)).toISOString(),
+        });
+      }
+      return { imageBuildVersionArn: arn, clientToken: input.clientToken };
+    });
+    ib.on(GetImageCommand).callsFake(async (input: { imageBuildVersionArn: string }) => {
+      const known = statuses.get(input.imageBuildVersionArn);
+      return {
+        image: {
+          arn: input.imageBuildVersionArn,
+          state: { status: known?.status ?? 'BUILDING' },
+          dateCreated: known?.created,
+        },
+      };
+    });
+    ib.on(ListImagePipelineImagesCommand).resolves({ imageSummaryList: [] });
+    topic.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  };
+  reset();
+  return { ssm, imagebuilder, sns, ib, topic, statuses, reset };
+}
+
+export function options(address: string, extra: Partial<VersionCheckOptions> = {}): VersionCheckOptions {
+  return {
+    schedulerApiAddress: address,
+    stateParameter: STATE_PARAMETER,
+    buildVersionParameter: BUILD_VERSION_PARAMETER,
+    imagePipelineArn: PIPELINE_ARN,
+    topicArn: TOPIC_ARN,
+    limits: { timeoutMs: 1000 },
+    ...extra,
+  };
+}
+
+/** The parameter's value and SSM version (which moves on every write); undefined when absent. */
+export async function readParameter(ssm: SSMClient, name: string) {
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
+    return { value: Parameter?.Value ?? '', version: Parameter?.Version ?? 0 };
+  } catch (error) {
+    if (error instanceof ParameterNotFound) return undefined;
+    throw error;
+  }
+}
+
+export async function readStateParameter(ssm: SSMClient): Promise<VersionState | undefined> {
+  const raw = await readParameter(ssm, STATE_PARAMETER);
+  return raw ? (JSON.parse(raw.value) as VersionState) : undefined;
+}
+
+export async function seedState(ssm: SSMClient, state: VersionState): Promise<void> {
+  await ssm.send(
+    new PutParameterCommand({
+      Name: STATE_PARAMETER,
+      Value: JSON.stringify(state),
+      Type: 'String',
+      Overwrite: true,
+    }),
+  );
+}
+
+/**
+ * Everything the functions print: Powertools log lines (warnings and errors go to stderr) and EMF
+ * metrics (stdout).
+ */
+export function captureOutput() {
+  const lines: string[] = [];
+  const record = (chunk: string | Uint8Array) => {
+    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const spies = [
+    jest.spyOn(process.stdout, 'write').mockImplementation(record),
+    jest.spyOn(process.stderr, 'write').mockImplementation(record),
+  ];
+  return {
+    text: () => lines.join(''),
+    clear: () => {
+      lines.length = 0;
+    },
+    restore: () => {
+      for (const spy of spies) spy.mockRestore();
+    },
+  };
+}
