@@ -49,8 +49,8 @@ describe('shell scripts', () => {
   });
 });
 
-describe('boot script and data device helper (bats, stubbed commands)', () => {
-  test.each(['boot.bats', 'data-device.bats'])(
+describe('boot, retire and data device scripts (bats, stubbed commands)', () => {
+  test.each(['boot.bats', 'data-device.bats', 'retire.bats'])(
     '%s',
     (file) => {
       const output = expectToolSuccess('bats', ['--tap', path.join('test', 'ansible', file)]);

@@ -129,6 +129,19 @@ status_field() {
   grep -q "X-aws-ec2-metadata-token: TOKEN" "$CALLS"
 }
 
+@test "keepRunningOnBootFailure creates the keeprunning file, and its absence removes nothing" {
+  run "$BOOT_SCRIPT"
+  [ ! -e "$EW_ROOT/var/tmp/keeprunning" ]
+  sed -i "s/^EW_KEEPRUNNING_DEFAULT=.*/EW_KEEPRUNNING_DEFAULT='true'/" "$EW_ROOT/etc/external-worker/settings.env"
+  export STUB_AWS_FAIL=1
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ -e "$EW_ROOT/var/tmp/keeprunning" ]
+  sed -i "s/^EW_KEEPRUNNING_DEFAULT=.*/EW_KEEPRUNNING_DEFAULT='false'/" "$EW_ROOT/etc/external-worker/settings.env"
+  run "$BOOT_SCRIPT"
+  [ -e "$EW_ROOT/var/tmp/keeprunning" ]
+}
+
 @test "a key fetch failure fails at worker-key and leaks nothing" {
   export STUB_AWS_FAIL=1
   run "$BOOT_SCRIPT"
