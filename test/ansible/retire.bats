@@ -23,7 +23,9 @@ teardown() {
 
 # A worker that, like Concourse, exits some time after SIGUSR2.
 start_worker() {
-  bash -c 'trap "touch \"$SIGNALLED\"; sleep $1; exit 0" USR2; while :; do sleep 0.1; done' _ "$1" &
+  # Short sleeps, and no inherited output: the test run never waits on a leftover process.
+  bash -c 'trap "touch \"\$SIGNALLED\"; end=\$((SECONDS + $1)); while [ \$SECONDS -lt \$end ]; do sleep 0.1; done; exit 0" USR2
+    while :; do sleep 0.1; done' _ "$1" >/dev/null 2>&1 3>&- &
   worker=$!
   echo "$worker" >"$MAIN_PID_FILE"
 }
