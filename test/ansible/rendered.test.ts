@@ -158,6 +158,7 @@ describe('Concourse worker environment', () => {
     expect(wait).toBeGreaterThan(0);
     expect(timeout).toBeGreaterThan(wait);
     expect(unit).toMatch(/^ConditionPathExists=\/etc\/concourse\/worker.env$/m);
+    expect(unit).toContain("ExecCondition=/bin/sh -c '! test -e /run/external-worker/retired'");
   });
 });
 

@@ -24,7 +24,7 @@ export function runTool(command: string, args: string[], options: { cwd?: string
   });
   if (result.error) {
     throw new Error(
-      `${command} could not run (${result.error.message}); install it: apt-get install shellcheck yamllint ansible-core ansible-lint packer bats python3-jinja2`,
+      `${command} could not run (${result.error.message}); install it: apt-get install shellcheck yamllint ansible-core ansible-lint packer bats python3-jinja2 jq`,
     );
   }
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };
