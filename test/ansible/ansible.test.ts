@@ -36,6 +36,7 @@ describe('shell scripts', () => {
     expect(scripts).toEqual(
       expect.arrayContaining([
         'ansible/roles/boot/files/external-worker-boot',
+        'ansible/roles/concourse_worker/files/external-worker-clean-work-dir',
         'ansible/roles/concourse_worker/files/external-worker-retire',
         'ansible/roles/storage/files/external-worker-data-device',
         'infra/userdata/bootstrap.sh',
@@ -50,7 +51,7 @@ describe('shell scripts', () => {
 });
 
 describe('boot, retire and data device scripts (bats, stubbed commands)', () => {
-  test.each(['boot.bats', 'data-device.bats', 'retire.bats'])(
+  test.each(['boot.bats', 'data-device.bats', 'retire.bats', 'clean-work-dir.bats'])(
     '%s',
     (file) => {
       const output = expectToolSuccess('bats', ['--tap', path.join('test', 'ansible', file)]);

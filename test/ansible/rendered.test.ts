@@ -150,6 +150,7 @@ describe('Concourse worker environment', () => {
       template: 'roles/concourse_worker/templates/concourse-worker.service.j2',
     });
     expect(unit).toMatch(/^ExecStart=\/usr\/local\/concourse\/bin\/concourse worker$/m);
+    expect(unit).toMatch(/^ExecStartPre=\/usr\/local\/sbin\/external-worker-clean-work-dir$/m);
     expect(unit).toMatch(/^EnvironmentFile=\/etc\/concourse\/worker.env$/m);
     const wait = Number(
       /^ExecStop=\/usr\/local\/sbin\/external-worker-retire --wait (\d+)$/m.exec(unit)?.[1],
