@@ -4,7 +4,7 @@
 
 bats_require_minimum_version 1.5.0
 
-HELPER="$BATS_TEST_DIRNAME/../../ansible/roles/storage/files/external-worker-data-device"
+FIND_DEVICE="$BATS_TEST_DIRNAME/../../ansible/roles/storage/files/external-worker-data-device"
 
 setup() {
   export SYS_ROOT="$BATS_TEST_TMPDIR/sys"
@@ -40,7 +40,7 @@ nitro_with_instance_store() {
 
 @test "useLocalDevice picks the first instance-store disk" {
   nitro_with_instance_store
-  run "$HELPER" true /dev/xvdf
+  run "$FIND_DEVICE" true /dev/xvdf
   [ "$status" -eq 0 ]
   [ "$output" = /dev/nvme2n1 ]
 }
@@ -48,28 +48,28 @@ nitro_with_instance_store() {
 @test "useLocalDevice without an instance store falls back to varLibDevice" {
   disk nvme0n1 "Amazon Elastic Block Store" /dev/xvda
   disk nvme1n1 "Amazon Elastic Block Store" sdf
-  run "$HELPER" true /dev/xvdf
+  run "$FIND_DEVICE" true /dev/xvdf
   [ "$status" -eq 0 ]
   [ "${lines[-1]}" = /dev/nvme1n1 ]
 }
 
 @test "useLocalDevice without an instance store and nodevice keeps the root volume" {
   disk nvme0n1 "Amazon Elastic Block Store" /dev/xvda
-  run --separate-stderr "$HELPER" true nodevice
+  run --separate-stderr "$FIND_DEVICE" true nodevice
   [ "$status" -eq 0 ]
   [ -z "$output" ]
 }
 
 @test "nodevice keeps the data on the root volume" {
   nitro_with_instance_store
-  run --separate-stderr "$HELPER" false nodevice
+  run --separate-stderr "$FIND_DEVICE" false nodevice
   [ "$status" -eq 0 ]
   [ -z "$output" ]
 }
 
 @test "a Xen device name is used as it is" {
   touch "$DEV_ROOT/dev/xvdf"
-  run "$HELPER" false /dev/xvdf
+  run "$FIND_DEVICE" false /dev/xvdf
   [ "$status" -eq 0 ]
   [ "$output" = /dev/xvdf ]
 }
@@ -77,23 +77,23 @@ nitro_with_instance_store() {
 @test "a udev symlink to the NVMe device is resolved" {
   disk nvme1n1 "Amazon Elastic Block Store" sdf
   ln -s nvme1n1 "$DEV_ROOT/dev/xvdf"
-  run "$HELPER" false /dev/xvdf
+  run "$FIND_DEVICE" false /dev/xvdf
   [ "$status" -eq 0 ]
   [ "$output" = /dev/nvme1n1 ]
 }
 
 @test "on Nitro the EBS volume is found by its attachment name" {
   nitro_with_instance_store
-  run "$HELPER" false /dev/xvdf
+  run "$FIND_DEVICE" false /dev/xvdf
   [ "$status" -eq 0 ]
   [ "$output" = /dev/nvme1n1 ]
-  run "$HELPER" false /dev/sdf
+  run "$FIND_DEVICE" false /dev/sdf
   [ "$output" = /dev/nvme1n1 ]
 }
 
 @test "a volume that never appears is an error" {
   disk nvme0n1 "Amazon Elastic Block Store" /dev/xvda
-  run "$HELPER" false /dev/xvdg
+  run "$FIND_DEVICE" false /dev/xvdg
   [ "$status" -eq 1 ]
   [[ "$output" == *"/dev/xvdg not found"* ]]
 }

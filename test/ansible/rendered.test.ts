@@ -171,11 +171,14 @@ describe('storage', () => {
     ['True', 'nodevice', ['true', 'nodevice']],
     ['false', 'nodevice', ['false', 'nodevice']],
     ['false', '/dev/sdf', ['false', '/dev/sdf']],
-  ])('useLocalDevice=%s varLibDevice=%s asks the helper for %j', (local, device, expected) => {
-    const vars = { ...SETTINGS, ew_use_local_device: local, ew_var_lib_device: device };
-    const argv = renderOne<string[]>({ vars, task: FIND_DEVICE });
-    expect(argv).toEqual(['/usr/local/sbin/external-worker-data-device', ...expected]);
-  });
+  ])(
+    'useLocalDevice=%s varLibDevice=%s asks external-worker-data-device for %j',
+    (local, device, expected) => {
+      const vars = { ...SETTINGS, ew_use_local_device: local, ew_var_lib_device: device };
+      const argv = renderOne<string[]>({ vars, task: FIND_DEVICE });
+      expect(argv).toEqual(['/usr/local/sbin/external-worker-data-device', ...expected]);
+    },
+  );
 
   test.each([
     ['btrfs', '/dev/nvme1n1', 'btrfs', ['mkfs.btrfs', '-f', '-L', 'ephemeral0', '/dev/nvme1n1']],
