@@ -1,0 +1,102 @@
+# The worker AMI built with Packer, from the same playbook as the Image Builder pipeline: for a
+# build outside the stack (another account, a local test). Written for Packer 1.6.6 (Debian 12's)
+# and later. Packer 1.6 has no `required_plugins` and fails on a file that declares one: the block
+# for Packer >= 1.7 lives in plugins.pkr.hcl.example; copy it to plugins.pkr.hcl there.
+#
+#   packer build -var region=eu-west-1 -var subnet_id=subnet-0123 -var concourse_version=7.11.2 .
+
+variable "region" {
+  type        = string
+  description = "AWS region to build in."
+  default     = "eu-west-1"
+}
+
+variable "subnet_id" {
+  type        = string
+  description = "Subnet of the build instance (needs internet access); empty for the default VPC."
+  default     = ""
+}
+
+variable "concourse_version" {
+  type        = string
+  description = "Concourse worker version, the scheduler's (GET <scheduler>/api/v1/info)."
+}
+
+variable "ansible_version" {
+  type        = string
+  description = "ansible-core version installed on the build instance to run the playbook."
+  default     = "2.17.7"
+}
+
+variable "instance_type" {
+  type        = string
+  description = "Build instance type."
+  default     = "c5.large"
+}
+
+variable "project" {
+  type    = string
+  default = "external-worker"
+}
+
+variable "env" {
+  type    = string
+  default = "prod"
+}
+
+locals {
+  timestamp = formatdate("YYYYMMDDhhmmss", timestamp())
+}
+
+source "amazon-ebs" "worker" {
+  region                      = var.region
+  subnet_id                   = var.subnet_id
+  instance_type               = var.instance_type
+  associate_public_ip_address = true
+  ssh_username                = "admin"
+  ami_name                    = "${var.project}_worker_${var.env}_${local.timestamp}"
+  ami_description             = "Concourse worker ${var.concourse_version} for ${var.project} ${var.env}"
+
+  source_ami_filter {
+    owners      = ["136693071363"]
+    most_recent = true
+    filters = {
+      name                = "debian-12-amd64-*"
+      architecture        = "x86_64"
+      virtualization-type = "hvm"
+      root-device-type    = "ebs"
+    }
+  }
+
+  tags = {
+    Name              = "${var.project}_worker_${var.env}"
+    project           = var.project
+    env               = var.env
+    role              = "worker"
+    concourse_version = var.concourse_version
+    built_by          = "packer"
+  }
+}
+
+build {
+  sources = ["source.amazon-ebs.worker"]
+
+  provisioner "shell" {
+    inline = ["mkdir -p /tmp/external-worker-ansible"]
+  }
+
+  provisioner "file" {
+    source      = "${path.root}/../ansible/"
+    destination = "/tmp/external-worker-ansible"
+  }
+
+  provisioner "shell" {
+    script          = "${path.root}/provision.sh"
+    execute_command = "chmod +x {{ .Path }}; sudo env {{ .Vars }} {{ .Path }}"
+    environment_vars = [
+      "ANSIBLE_VERSION=${var.ansible_version}",
+      "CONCOURSE_VERSION=${var.concourse_version}",
+      "PLAYBOOK_DIR=/tmp/external-worker-ansible",
+    ]
+  }
+}

@@ -1,0 +1,224 @@
+#!/usr/bin/env bats
+# The boot script, run unprivileged under a scratch root with aws, curl, ansible-playbook and
+# systemctl replaced by stubs that record their calls.
+
+# Each test runs in its own subshell: its exports are meant to stay local to it.
+# shellcheck disable=SC2030,SC2031
+
+BOOT_SCRIPT="$BATS_TEST_DIRNAME/../../ansible/roles/boot/files/external-worker-boot"
+KEY_MARKER=KEYMATERIAL-b9f2
+
+setup() {
+  export EW_ROOT="$BATS_TEST_TMPDIR/root"
+  export EW_HEALTH_TIMEOUT=2
+  export EW_HEALTH_INTERVAL=1
+  export CALLS="$BATS_TEST_TMPDIR/calls.log"
+  export STATUS="$EW_ROOT/var/lib/external-worker/boot-status.json"
+  export LOG="$EW_ROOT/var/log/user-data.log"
+  export KEY="$EW_ROOT/etc/concourse/worker_key"
+  export KEY_MARKER
+  export OUT="$BATS_TEST_TMPDIR"
+  mkdir -p "$EW_ROOT/etc/external-worker" "$EW_ROOT/opt/external-worker/ansible" "$BATS_TEST_TMPDIR/bin"
+  : >"$CALLS"
+  cat >"$EW_ROOT/etc/external-worker/settings.env" <<'SETTINGS'
+EW_STACK='ew-test'
+EW_PROJECT='external-worker'
+EW_ENV='test'
+EW_CUSTOMER='acme'
+EW_REGION='eu-west-1'
+EW_SCHEDULER_API_ADDRESS='https://scheduler.example.com'
+EW_SCHEDULER_HOST='scheduler.example.com'
+EW_SCHEDULER_PORT='32223'
+EW_TSA_PUBLIC_KEY='ssh-rsa AAAATSA tsa'
+EW_TEAM_ID='team-a'
+EW_WORKER_TAG='tag-a'
+EW_WORKER_RUNTIME='containerd'
+EW_WORKER_DNS_SERVER=''
+EW_WORKER_VERSION=''
+EW_WORKER_KEY_PARAMETER='/external-worker/test/worker-key'
+EW_LOG_GROUP='/external-worker/test/workers'
+EW_FS_VOLUME_TYPE='btrfs'
+EW_USE_LOCAL_DEVICE='false'
+EW_VAR_LIB_DEVICE='/dev/xvdf'
+EW_KEEPRUNNING_DEFAULT='false'
+EW_PLAYBOOK_S3_URI='s3://bucket/ansible.zip'
+EW_ANSIBLE_VERSION='2.17.7'
+SETTINGS
+
+  stub aws <<'STUB'
+if [ -n "${STUB_AWS_FAIL:-}" ]; then
+  echo "PARTIAL-$KEY_MARKER"
+  echo "An error occurred (AccessDeniedException) when calling the GetParameter operation" >&2
+  exit 254
+fi
+if [ -n "${STUB_AWS_BASE64:-}" ]; then
+  printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' "$KEY_MARKER" | base64 -w0
+  echo
+  exit 0
+fi
+printf -- '-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n-----END OPENSSH PRIVATE KEY-----\n' "$KEY_MARKER"
+STUB
+  stub curl <<'STUB'
+case "$*" in
+  *latest/api/token*) echo TOKEN ;;
+  *meta-data/instance-id*) echo i-0123456789abcdef0 ;;
+  *meta-data/placement/region*) echo eu-west-1 ;;
+  *8888*) printf '%s' "${STUB_HEALTH_CODE:-200}" ;;
+  *) exit 22 ;;
+esac
+STUB
+  stub ansible-playbook <<'STUB'
+cp "$STATUS" "$OUT/status-during-play.json"
+args="$*"
+cp "${args##*-e @}" "$OUT/boot-vars.json"
+exit "${STUB_ANSIBLE_RC:-0}"
+STUB
+  stub systemctl <<'STUB'
+if [ "$1" = is-active ]; then exit "${STUB_ACTIVE_RC:-0}"; fi
+exit 0
+STUB
+  export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+}
+
+# stub NAME: a command that records its arguments, then runs the body read from stdin.
+stub() {
+  {
+    echo '#!/bin/bash'
+    echo "echo \"$1 \$*\" >>\"\$CALLS\""
+    cat
+  } >"$BATS_TEST_TMPDIR/bin/$1"
+  chmod +x "$BATS_TEST_TMPDIR/bin/$1"
+}
+
+# `! cmd` does not fail a bats test unless it is the last line.
+refute() {
+  if "$@"; then
+    echo "unexpectedly succeeded: $*" >&2
+    return 1
+  fi
+}
+
+status_field() {
+  jq -r ".$1" "$STATUS"
+}
+
+@test "a successful boot ends with status ok and a root-only key file" {
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = ok ]
+  [ "$(status_field step)" = "done" ]
+  [[ "$(status_field time)" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$ ]]
+  [ "$(stat -c %a "$KEY")" = 600 ]
+  grep -q "$KEY_MARKER" "$KEY"
+  refute grep -q "$KEY_MARKER" "$LOG"
+  refute grep -q "$KEY_MARKER" "$STATUS"
+  refute grep -q "$KEY_MARKER" "$BATS_TEST_TMPDIR/boot-vars.json"
+  # every step is logged
+  for step in settings metadata worker-key boot-play worker-start worker-health; do
+    grep -q "external-worker-boot\[$step\]" "$LOG"
+  done
+  grep -q "^aws ssm get-parameter --region eu-west-1 --name /external-worker/test/worker-key --with-decryption" "$CALLS"
+  grep -q "^ansible-playbook -c local -i localhost, $EW_ROOT/opt/external-worker/ansible/boot.yml -e @" "$CALLS"
+  grep -q "^systemctl start concourse-worker$" "$CALLS"
+  [ "$(jq -r .status "$BATS_TEST_TMPDIR/status-during-play.json")" = running ]
+  [ "$(jq -r .step "$BATS_TEST_TMPDIR/status-during-play.json")" = boot-play ]
+  [ "$(jq -r .ew_instance_id "$BATS_TEST_TMPDIR/boot-vars.json")" = i-0123456789abcdef0 ]
+  [ "$(jq -r .ew_worker_key_file "$BATS_TEST_TMPDIR/boot-vars.json")" = "$KEY" ]
+  [ "$(jq -r .ew_log_group "$BATS_TEST_TMPDIR/boot-vars.json")" = /external-worker/test/workers ]
+  # the IMDS calls carry a session token (IMDSv2)
+  grep -q "X-aws-ec2-metadata-token: TOKEN" "$CALLS"
+}
+
+@test "keepRunningOnBootFailure creates the keeprunning file, and its absence removes nothing" {
+  run "$BOOT_SCRIPT"
+  [ ! -e "$EW_ROOT/var/tmp/keeprunning" ]
+  sed -i "s/^EW_KEEPRUNNING_DEFAULT=.*/EW_KEEPRUNNING_DEFAULT='true'/" "$EW_ROOT/etc/external-worker/settings.env"
+  export STUB_AWS_FAIL=1
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ -e "$EW_ROOT/var/tmp/keeprunning" ]
+  sed -i "s/^EW_KEEPRUNNING_DEFAULT=.*/EW_KEEPRUNNING_DEFAULT='false'/" "$EW_ROOT/etc/external-worker/settings.env"
+  run "$BOOT_SCRIPT"
+  [ -e "$EW_ROOT/var/tmp/keeprunning" ]
+}
+
+@test "a key fetch failure fails at worker-key and leaks nothing" {
+  export STUB_AWS_FAIL=1
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field status)" = failed ]
+  [ "$(status_field step)" = worker-key ]
+  [[ "$(status_field message)" == *"/external-worker/test/worker-key"* ]]
+  refute grep -q "$KEY_MARKER" "$LOG"
+  refute grep -q "$KEY_MARKER" "$STATUS"
+  [ ! -e "$KEY" ]
+  [ -z "$(find "$EW_ROOT/etc/concourse" -type f)" ]
+  refute grep -q "^ansible-playbook" "$CALLS"
+  refute grep -q "^systemctl start" "$CALLS"
+}
+
+@test "a base64-encoded key is decoded into the key file" {
+  export STUB_AWS_BASE64=1
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  head -n 1 "$KEY" | grep -q -- "-----BEGIN OPENSSH PRIVATE KEY-----"
+  refute grep -q "$KEY_MARKER" "$LOG"
+}
+
+@test "a worker that never becomes healthy fails after the bound" {
+  export STUB_HEALTH_CODE=503
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field status)" = failed ]
+  [ "$(status_field step)" = worker-health ]
+  [[ "$(status_field message)" == *"not healthy after 2s"*"503"* ]]
+  [ "$(grep -c "8888" "$CALLS")" -ge 2 ]
+}
+
+@test "a worker that exits while starting fails without waiting for the bound" {
+  export STUB_HEALTH_CODE=000 STUB_ACTIVE_RC=3 EW_HEALTH_TIMEOUT=300
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field step)" = worker-health ]
+  [[ "$(status_field message)" == *"concourse-worker is not running"* ]]
+}
+
+@test "a failing boot play fails at boot-play" {
+  export STUB_ANSIBLE_RC=2
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field status)" = failed ]
+  [ "$(status_field step)" = boot-play ]
+  refute grep -q "^systemctl start" "$CALLS"
+}
+
+@test "missing settings fail at the settings step" {
+  rm "$EW_ROOT/etc/external-worker/settings.env"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field step)" = settings ]
+  [[ "$(status_field message)" == *"missing"* ]]
+}
+
+@test "an unreachable instance metadata service fails at the metadata step" {
+  stub curl <<'STUB'
+exit 7
+STUB
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field step)" = metadata ]
+  [ "$(grep -c "FAILED" "$LOG")" -eq 1 ]
+}
+
+@test "running again after a success is harmless" {
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  cp "$KEY" "$BATS_TEST_TMPDIR/first-key"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = ok ]
+  cmp -s "$KEY" "$BATS_TEST_TMPDIR/first-key"
+  [ "$(stat -c %a "$KEY")" = 600 ]
+  refute grep -Eq "^systemctl (restart|stop|kill)" "$CALLS"
+  [ "$(find "$EW_ROOT/etc/concourse" -type f | wc -l)" -eq 1 ]
+}
