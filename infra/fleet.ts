@@ -1,7 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Aws, type CfnElement, CustomResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  Aws,
+  type CfnElement,
+  CustomResource,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  Validations,
+} from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -141,6 +150,21 @@ export class WorkerFleet extends Construct {
         resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:log-stream:*`],
       }),
     );
+    // Fluentd's CloudWatch plugin looks its group up before the first write.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FindWorkerLogGroup',
+        actions: ['logs:DescribeLogGroups'],
+        resources: [
+          stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadWorkerKey',
@@ -173,6 +197,10 @@ export class WorkerFleet extends Construct {
       [
         `Resource::arn:aws:ecr:${region}:<AWS::AccountId>:repository/*`,
         'Build steps pull images from any repository of the account, as the original allowed.',
+      ],
+      [
+        `Resource::arn:aws:logs:${region}:<AWS::AccountId>:log-group:*`,
+        'DescribeLogGroups takes only the log-group ARN pattern of the account; it reads names, no log data.',
       ],
       [
         `Resource::<${logGroupId}.Arn>:log-stream:*`,
