@@ -64,6 +64,8 @@ export async function checkVersion(
       reason: answer.reason,
       address: options.schedulerApiAddress,
     });
+    // Once per stack (what the alarm watches) and once per reason (what the operator reads).
+    count(METRIC.versionCheckFailed);
     const single = metrics.singleMetric();
     single.addDimension(REASON_DIMENSION, answer.reason);
     single.addMetric(METRIC.versionCheckFailed, MetricUnit.Count, 1);

@@ -94,6 +94,8 @@ describe('a bad answer from the scheduler', () => {
         }),
       }),
     );
+    // The alarm watches the count without the reason dimension.
+    expect(emf.some((doc) => doc.VersionCheckFailed === 1 && !('Reason' in doc))).toBe(true);
   });
 
   test('a redirect within the limit is followed', async () => {
