@@ -68,6 +68,7 @@ describe('a bad answer from the scheduler', () => {
     server.answer = answer;
 
     const outcome = await checkVersion(clients, options(server.address, { limits: { timeoutMs: 300 } }));
+    metrics.publishStoredMetrics();
 
     expect(outcome).toEqual({ action: 'bad-answer', reason });
     expect(await readParameter(clients.ssm, STATE_PARAMETER)).toEqual(before);
