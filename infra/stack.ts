@@ -5,6 +5,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
+import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
@@ -17,6 +18,7 @@ export interface ExternalWorkerStackProps extends StackProps {
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
   readonly notifications: Notifications;
+  readonly destroy: DestroyWorkflow;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -38,6 +40,13 @@ export class ExternalWorkerStack extends Stack {
     this.notifications = new Notifications(this, 'Notifications', {
       stackName: config.stackName,
       email: config.notificationEmail,
+    });
+    this.destroy = new DestroyWorkflow(this, 'Destroy', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      scheduleNames: [],
+      ruleNames: [],
     });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
