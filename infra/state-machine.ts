@@ -62,5 +62,5 @@ function withTimeout(definition: string, timeout: Duration, name: string): strin
   if ((JSON.parse(definition) as { TimeoutSeconds?: unknown }).TimeoutSeconds !== undefined) {
     throw new Error(`${name}.asl.json sets TimeoutSeconds: give the timeout to WorkerStateMachine instead`);
   }
-  return definition.replace(/\}\s*$/, `,\n  "TimeoutSeconds": ${timeout.toSeconds()}\n}\n`);
+  return definition.replace(/\s*\}\s*$/, `,\n  "TimeoutSeconds": ${timeout.toSeconds()}\n}\n`);
 }
