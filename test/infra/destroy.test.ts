@@ -131,11 +131,13 @@ describe('destroy workflow with the schedules and rules that start work', () => 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
   const probe = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
-  const [probeMachine] = Object.values(probe).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  const probeRole = (probeMachine?.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const probeMachine = Object.values(probe).find(
+    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+  ) as Resource;
+  const probeRole = (probeMachine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
 
   test('passes them as JSON lists the ASL can read, generated names included', () => {
-    const substitutions = probeMachine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    const substitutions = probeMachine.Properties.DefinitionSubstitutions as Record<string, unknown>;
     expect(substitutions.ScheduleNames).toBe(`[\\"${probeConfig.stackName}-version-check\\"]`);
     expect(text(substitutions.RuleNames)).toContain(`${probeConfig.stackName}-image-available`);
     expect(text(substitutions.RuleNames)).toContain('"Ref":"Generated');

@@ -53,18 +53,24 @@ afterAll(async () => moto.stop());
 
 describe('destroy state machine: the confirmation', () => {
   test.each([
-    ['no input', {}],
-    ['an empty confirmation', { confirm: '' }],
-    ['another stack name', { confirm: OTHER }],
-    ['the name in another case', { confirm: STACK.toUpperCase() }],
-    ['a confirmation of the wrong type', { confirm: true }],
-    ['a confirmation as a list', { confirm: [STACK] }],
-    ['a dry run of the wrong type', { confirm: STACK, dryRun: 'yes' }],
-    ['an extra key', { confirm: STACK, force: true }],
-    ['an extra key and a dry run', { dryRun: true, confirm: STACK, also: 1 }],
-    ['a bare string', STACK],
-    ['a list', [STACK]],
-  ])('%s fails at once, before any AWS call, saying what to pass', async (_, input) => {
+    ['no input', {}, 'ConfirmationMissing'],
+    ['an empty confirmation', { confirm: '' }, 'ConfirmationNotThisStack'],
+    ['another stack name', { confirm: OTHER }, 'ConfirmationNotThisStack'],
+    ['the name in another case', { confirm: STACK.toUpperCase() }, 'ConfirmationNotThisStack'],
+    ['a confirmation of the wrong type', { confirm: true }, 'ConfirmationNotAString'],
+    ['a confirmation as a list', { confirm: [STACK] }, 'ConfirmationNotAString'],
+    ['a dry run of the wrong type', { confirm: STACK, dryRun: 'yes' }, 'DryRunNotABoolean'],
+    ['an extra key', { confirm: STACK, force: true }, 'UnexpectedInputKeys'],
+    ['an extra key and a dry run', { dryRun: true, confirm: STACK, also: 1 }, 'UnexpectedInputKeys'],
+    ['an extra key set to null', { confirm: STACK, dryRun: false, extra: null }, 'UnexpectedInputKeys'],
+    [
+      'the confirmation repeated inside another key',
+      { confirm: STACK, options: { confirm: STACK } },
+      'UnexpectedInputKeys',
+    ],
+    ['a bare string', STACK, 'ConfirmationMissing'],
+    ['a list', [STACK], 'ConfirmationMissing'],
+  ])('%s fails at once, before any AWS call, saying what to pass', async (_, input, failState) => {
     const run = await runStateMachine('destroy', input, {
       substitutions: substitutions('arn:aws:sns:eu-west-1:123456789012:unused'),
     });
@@ -73,7 +79,7 @@ describe('destroy state machine: the confirmation', () => {
     expect(run.cause).toContain(`{"confirm": "${STACK}"}`);
     expect(run.cause).toContain('"dryRun": true');
     expect(run.sdkCalls).toEqual([]);
-    expect(run.statesEntered).not.toContain('DescribeStack');
+    expect(run.statesEntered.at(-1)).toBe(failState);
   });
 });
 
