@@ -177,7 +177,7 @@ export async function buildWorld(): Promise<World> {
   };
 }
 
-/** What is left of a stack, as the issue counts it: live instances, AMIs, snapshots, parameters. */
+/** What is left of a stack: live instances, AMIs, snapshots, parameters. */
 export async function leftOf(stack: string) {
   const filter = { Name: 'tag:external-worker:stack', Values: [stack] };
   const reservations = await ec2().send(

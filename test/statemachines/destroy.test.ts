@@ -249,7 +249,7 @@ describe('destroy state machine', () => {
     expect(first.status).toBe('FAILED');
     expect(first.error).toBe('Ec2.Ec2Exception');
     expect(first.cause).toMatch(/^UnauthorizedOperation/);
-    expect(first.statesEntered).toContain('NotifyFailure');
+    expect(first.sdkCalls.at(-1)).toMatchObject({ service: 'sns', action: 'publish' });
     expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(0);
     // The AMIs are gone, their snapshots not yet: only the stack tag leads to them now.
     expect((await leftOf(STACK)).images).toEqual([]);
@@ -289,6 +289,9 @@ describe('destroy state machine', () => {
     stubs.cloudformation.on(DescribeStacksCommand).resolves({
       Stacks: [{ StackName: STACK, StackStatus: 'CREATE_COMPLETE', CreationTime: new Date() }],
     });
+    const dryRun = await destroy({ confirm: STACK, dryRun: true });
+    expect(dryRun.output).toMatchObject({ stack: { result: expect.stringMatching(/^would be left: /) } });
+
     const run = await destroy({ confirm: STACK });
     expect(run.status).toBe('FAILED');
     expect(run.error).toBe('StackHasNoServiceRole');
