@@ -3,9 +3,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../infra/config';
-import { aslStringList, DestroyWorkflow, maxDrainPolls } from '../../infra/destroy';
+import { aslStringList, DestroyWorkflow, DRAIN_POLL_SECONDS, maxDrainPolls } from '../../infra/destroy';
 import type { WorkerFleet } from '../../infra/fleet';
 import { Notifications } from '../../infra/notifications';
+import { readAsl } from '../support/asl-harness';
 import { featureFlags, synth } from '../support/stack';
 
 type Statement = {
@@ -50,7 +51,12 @@ describe('destroy workflow in the stack', () => {
     const definition = JSON.parse(machine.Properties.DefinitionString as string) as {
       TimeoutSeconds: number;
     };
-    expect(definition.TimeoutSeconds).toBe(maxDrainPolls(config) * 30 + 3600);
+    expect(definition.TimeoutSeconds).toBe(maxDrainPolls(config) * DRAIN_POLL_SECONDS + 3600);
+    // The drain deadline counts polls: it holds only while the ASL waits as long as infra assumes.
+    const wait = (JSON.parse(readAsl('destroy')) as { States: Record<string, { Seconds?: number }> }).States
+      .WaitForInstancesToGo;
+    expect(wait?.Seconds).toBe(DRAIN_POLL_SECONDS);
+    expect(maxDrainPolls(config) * DRAIN_POLL_SECONDS).toBeGreaterThanOrEqual(config.drainTimeout + 120);
     template.hasOutput('DestroyStateMachineArn', { Value: { Ref: machineId } });
   });
 
