@@ -2,6 +2,7 @@ import {
   ActiveInstanceRefreshNotFoundFault,
   AutoScalingClient,
   CancelInstanceRefreshCommand,
+  DeleteAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   CloudFormationClient,
@@ -25,7 +26,6 @@ import {
   SCHEDULE,
   STACK,
   stopWorkState,
-  substitutions,
   WORKER_KEY,
   type World,
 } from './destroy-world';
@@ -50,38 +50,6 @@ beforeAll(async () => {
   resetSdkClients();
 });
 afterAll(async () => moto.stop());
-
-describe('destroy state machine: the confirmation', () => {
-  test.each([
-    ['no input', {}, 'ConfirmationMissing'],
-    ['an empty confirmation', { confirm: '' }, 'ConfirmationNotThisStack'],
-    ['another stack name', { confirm: OTHER }, 'ConfirmationNotThisStack'],
-    ['the name in another case', { confirm: STACK.toUpperCase() }, 'ConfirmationNotThisStack'],
-    ['a confirmation of the wrong type', { confirm: true }, 'ConfirmationNotAString'],
-    ['a confirmation as a list', { confirm: [STACK] }, 'ConfirmationNotAString'],
-    ['a dry run of the wrong type', { confirm: STACK, dryRun: 'yes' }, 'DryRunNotABoolean'],
-    ['an extra key', { confirm: STACK, force: true }, 'UnexpectedInputKeys'],
-    ['an extra key and a dry run', { dryRun: true, confirm: STACK, also: 1 }, 'UnexpectedInputKeys'],
-    ['an extra key set to null', { confirm: STACK, dryRun: false, extra: null }, 'UnexpectedInputKeys'],
-    [
-      'the confirmation repeated inside another key',
-      { confirm: STACK, options: { confirm: STACK } },
-      'UnexpectedInputKeys',
-    ],
-    ['a bare string', STACK, 'ConfirmationMissing'],
-    ['a list', [STACK], 'ConfirmationMissing'],
-  ])('%s fails at once, before any AWS call, saying what to pass', async (_, input, failState) => {
-    const run = await runStateMachine('destroy', input, {
-      substitutions: substitutions('arn:aws:sns:eu-west-1:123456789012:unused'),
-    });
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('InvalidConfirmation');
-    expect(run.cause).toContain(`{"confirm": "${STACK}"}`);
-    expect(run.cause).toContain('"dryRun": true');
-    expect(run.sdkCalls).toEqual([]);
-    expect(run.statesEntered.at(-1)).toBe(failState);
-  });
-});
 
 const destroy = (input: unknown) => runStateMachine('destroy', input, { substitutions: world.substitutions });
 const MUTATING = /^(update|disable|cancel|suspend|terminate|create|deregister|delete)/;
@@ -207,6 +175,7 @@ describe('destroy state machine', () => {
 
     expect(run.output).toMatchObject({
       dryRun: true,
+      instanceRefresh: { result: 'would be cancelled, if one is in progress' },
       schedules: [{ name: SCHEDULE, result: 'would be disabled' }],
       rules: [{ name: RULE, result: 'would be disabled' }],
       group: { name: GROUP, instanceIds: expect.arrayContaining(world.groupInstanceIds) },
@@ -268,6 +237,17 @@ describe('destroy state machine', () => {
       stack: { result: 'deletion started' },
     });
     expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(1);
+  });
+
+  test('a group already deleted is skipped, and the rest still removed', async () => {
+    await new AutoScalingClient({ region: 'eu-west-1' }).send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: GROUP, ForceDelete: true }),
+    );
+    const run = await destroy({ confirm: STACK });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).not.toContain('ScaleToZero');
+    expect(run.output).toMatchObject({ instanceRefresh: { result: 'no group' }, group: { instanceIds: [] } });
+    expect(await leftOf(STACK)).toMatchObject({ images: [], parameters: [WORKER_KEY] });
   });
 
   test('workers still there past the drain deadline are ended', async () => {
