@@ -6,7 +6,7 @@ import { parseConfig } from '../../infra/config';
 import { aslStringList, DestroyWorkflow, DRAIN_POLL_SECONDS, maxDrainPolls } from '../../infra/destroy';
 import type { WorkerFleet } from '../../infra/fleet';
 import { Notifications } from '../../infra/notifications';
-import { readAsl } from '../support/asl-harness';
+import { allStates, readAsl } from '../support/asl-harness';
 import { featureFlags, synth } from '../support/stack';
 
 type Statement = {
@@ -162,6 +162,20 @@ describe('destroy workflow with the schedules and rules that start work', () => 
       Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
     });
     expect(text(find('KeepScheduleTargetRoles').Resource)).toContain(`:role/${probeConfig.stackName}-*`);
+  });
+
+  test('its role allows every call the ASL makes', () => {
+    const iamService: Record<string, string> = { eventbridge: 'events' };
+    const definition = JSON.parse(readAsl('destroy'));
+    const calls = allStates(definition)
+      .map(([, state]) => String(state.Resource ?? ''))
+      .filter((resource) => resource.startsWith('arn:aws:states:::aws-sdk:'))
+      .map((resource) => {
+        const [service = '', action = ''] = resource.split(':').slice(-2);
+        return `${iamService[service] ?? service}:${action.charAt(0).toUpperCase()}${action.slice(1)}`;
+      });
+    const allowed = statementsOf(probeRole as string, probe).flatMap(actionsOf);
+    expect([...new Set(calls)].filter((call) => !allowed.includes(call))).toEqual([]);
   });
 
   test('refuses names the ASL could not carry', () => {
