@@ -5,6 +5,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
+import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { WorkerImagePipeline } from './image-pipeline';
 import { runtimeParameters, STACK_TAG } from './names';
@@ -22,6 +23,7 @@ export class ExternalWorkerStack extends Stack {
   readonly notifications: Notifications;
   readonly image: WorkerImagePipeline;
   readonly versionCheck: VersionCheck;
+  readonly destroy: DestroyWorkflow;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -62,6 +64,13 @@ export class ExternalWorkerStack extends Stack {
       flows: [],
       deadLetterQueues: [this.versionCheck.deadLetterQueue],
       logRetention,
+    });
+    this.destroy = new DestroyWorkflow(this, 'Destroy', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      scheduleNames: [this.versionCheck.scheduleName],
+      ruleNames: [],
     });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {

@@ -29,7 +29,11 @@ export class WorkerStateMachine extends Construct {
 
   constructor(scope: Construct, id: string, props: WorkerStateMachineProps) {
     super(scope, id);
-    const definition = fs.readFileSync(path.join(STATEMACHINES_DIR, `${props.name}.asl.json`), 'utf8');
+    const definition = withTimeout(
+      fs.readFileSync(path.join(STATEMACHINES_DIR, `${props.name}.asl.json`), 'utf8'),
+      props.timeout,
+      props.name,
+    );
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -43,9 +47,20 @@ export class WorkerStateMachine extends Construct {
       definitionSubstitutions: props.substitutions,
       stateMachineType: sfn.StateMachineType.STANDARD,
       role: this.role,
-      timeout: props.timeout,
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
   }
+}
+
+/**
+ * CDK applies `timeout` only to definitions it builds itself, not to a definition given as text:
+ * the execution timeout is written into the definition, after the file's own text so that the
+ * deployed definition still begins as the file does.
+ */
+function withTimeout(definition: string, timeout: Duration, name: string): string {
+  if ((JSON.parse(definition) as { TimeoutSeconds?: unknown }).TimeoutSeconds !== undefined) {
+    throw new Error(`${name}.asl.json sets TimeoutSeconds: give the timeout to WorkerStateMachine instead`);
+  }
+  return definition.replace(/\s*\}\s*$/, `,\n  "TimeoutSeconds": ${timeout.toSeconds()}\n}\n`);
 }

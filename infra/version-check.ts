@@ -26,6 +26,8 @@ export interface VersionCheckProps {
 export class VersionCheck extends Construct {
   readonly function: WorkerFunction;
   readonly schedule: scheduler.Schedule;
+  /** The schedule's name, known at synth (the destroy workflow's role is scoped by it). */
+  readonly scheduleName: string;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: VersionCheckProps) {
@@ -94,7 +96,9 @@ export class VersionCheck extends Construct {
       }),
       description: `Invokes the version check of ${config.stackName}`,
     });
+    this.scheduleName = `${config.stackName}-version-check`;
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      scheduleName: this.scheduleName,
       description: `Checks the scheduler Concourse version of ${config.stackName}`,
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(minutes)),
       target: new targets.LambdaInvoke(this.function.function, {

@@ -1,0 +1,282 @@
+import {
+  ActiveInstanceRefreshNotFoundFault,
+  AutoScalingClient,
+  CancelInstanceRefreshCommand,
+  DeleteAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DeleteSnapshotCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DeleteImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
+import { mockClient } from 'aws-sdk-client-mock';
+import { runStateMachine } from '../support/asl-harness';
+import { type Moto, startMoto } from '../support/moto';
+import { resetSdkClients } from '../support/sdk-adapter';
+import {
+  buildWorld,
+  GROUP,
+  IMAGE_BUILDER_ARN,
+  leftOf,
+  OTHER,
+  RULE,
+  RUNTIME_PARAMETERS,
+  SCHEDULE,
+  STACK,
+  stopWorkState,
+  WORKER_KEY,
+  type World,
+} from './destroy-world';
+
+// moto has no CloudFormation service roles, Image Builder or instance refresh: those calls are mocked.
+function mocks() {
+  const autoscaling = mockClient(AutoScalingClient);
+  autoscaling.send.callThrough();
+  return {
+    cloudformation: mockClient(CloudFormationClient),
+    imagebuilder: mockClient(ImagebuilderClient),
+    autoscaling,
+  };
+}
+
+let moto: Moto;
+let world: World;
+let stubs: ReturnType<typeof mocks>;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  resetSdkClients();
+});
+afterAll(async () => moto.stop());
+
+const destroy = (input: unknown) => runStateMachine('destroy', input, { substitutions: world.substitutions });
+const MUTATING = /^(update|disable|cancel|suspend|terminate|create|deregister|delete)/;
+
+describe('destroy state machine', () => {
+  beforeEach(async () => {
+    await moto.reset();
+    world = await buildWorld();
+    stubs = mocks();
+    stubs.cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: STACK,
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+          RoleARN: 'arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1',
+        },
+      ],
+    });
+    stubs.cloudformation.on(DeleteStackCommand).resolves({});
+    stubs.imagebuilder.on(DeleteImageCommand).resolves({});
+    stubs.autoscaling.on(CancelInstanceRefreshCommand).rejects(
+      new ActiveInstanceRefreshNotFoundFault({
+        message: 'No in progress or pending Instance Refresh found',
+        $metadata: {},
+      }),
+    );
+  });
+  afterEach(() => {
+    for (const stub of Object.values(stubs)) stub.restore();
+  });
+
+  test('removes everything of the stack, keeps the rest, then deletes the stack', async () => {
+    expect(world.groupInstanceIds).toHaveLength(2);
+    expect(world.imageSnapshotIds).toHaveLength(2);
+    const run = await destroy({ confirm: STACK });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe('SUCCEEDED');
+
+    const left = await leftOf(STACK);
+    expect(left.instances).toEqual([]);
+    expect(left.images).toEqual([]);
+    expect(left.snapshots).toEqual(expect.not.arrayContaining(world.imageSnapshotIds));
+    expect(left.parameters).toEqual([WORKER_KEY]);
+    expect((await leftOf(OTHER)).instances).toEqual([world.otherInstanceId]);
+    expect((await leftOf(OTHER)).images).toEqual([world.otherImageId]);
+    expect(await stopWorkState()).toEqual({
+      schedule: 'DISABLED',
+      scheduleTarget: 'arn:aws:lambda:eu-west-1:123456789012:function:version-check',
+      rule: 'DISABLED',
+    });
+
+    expect(stubs.imagebuilder.commandCalls(DeleteImageCommand).map((c) => c.args[0].input)).toEqual([
+      { imageBuildVersionArn: IMAGE_BUILDER_ARN },
+    ]);
+    // No RoleARN: CloudFormation deletes with the service role the stack was deployed with.
+    expect(stubs.cloudformation.commandCalls(DeleteStackCommand).map((c) => c.args[0].input)).toEqual([
+      { StackName: STACK },
+    ]);
+    expect(run.sdkCalls.at(-1)?.action).toBe('deleteStack');
+
+    const steps = [
+      'DescribeStack',
+      'DisableSchedules',
+      'DisableRules',
+      'CancelInstanceRefresh',
+      'ScaleToZero',
+      'EndKeptInstances',
+      'DeleteImages',
+      'DeleteSnapshots',
+      'DeleteRuntimeParameters',
+      'NotifyStackDeletion',
+      'DeleteStack',
+    ];
+    expect(run.statesEntered.filter((s) => steps.includes(s))).toEqual(steps);
+
+    expect(run.output).toMatchObject({
+      stackName: STACK,
+      dryRun: false,
+      schedules: [{ name: SCHEDULE, result: 'disabled' }],
+      rules: [{ name: RULE, result: 'disabled' }],
+      instanceRefresh: { result: 'none in progress' },
+      group: {
+        name: GROUP,
+        instanceIds: expect.arrayContaining(world.groupInstanceIds),
+        endedAtDeadline: [],
+      },
+      keptInstances: { instanceIds: [world.keptInstanceId] },
+      parameters: { names: expect.arrayContaining(RUNTIME_PARAMETERS) },
+      stack: { name: STACK, result: 'deletion started' },
+    });
+    const output = run.output as {
+      images: Array<Record<string, unknown>>;
+      snapshots: Array<Record<string, unknown>>;
+    };
+    expect(output.images).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          imageId: world.imageIds[0],
+          imageBuilderImage: IMAGE_BUILDER_ARN,
+          result: 'deregistered',
+        }),
+        expect.objectContaining({
+          imageId: world.imageIds[1],
+          imageBuilderImage: 'none',
+          result: 'deregistered',
+        }),
+      ]),
+    );
+    expect(output.snapshots.map((s) => s.snapshotId).sort()).toEqual([...world.imageSnapshotIds].sort());
+  });
+
+  test.each([
+    ['dryRun first', { dryRun: true, confirm: STACK }],
+    ['dryRun last', { confirm: STACK, dryRun: true }],
+  ])('a dry run (%s) removes nothing and lists everything', async (_, input) => {
+    const before = await leftOf(STACK);
+    const run = await destroy(input);
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.sdkCalls.filter((c) => MUTATING.test(c.action))).toEqual([]);
+    expect(await leftOf(STACK)).toEqual(before);
+    expect(await stopWorkState()).toMatchObject({ schedule: 'ENABLED', rule: 'ENABLED' });
+
+    expect(run.output).toMatchObject({
+      dryRun: true,
+      instanceRefresh: { result: 'would be cancelled, if one is in progress' },
+      schedules: [{ name: SCHEDULE, result: 'would be disabled' }],
+      rules: [{ name: RULE, result: 'would be disabled' }],
+      group: { name: GROUP, instanceIds: expect.arrayContaining(world.groupInstanceIds) },
+      keptInstances: { instanceIds: [world.keptInstanceId] },
+      parameters: { names: expect.arrayContaining(RUNTIME_PARAMETERS) },
+      stack: { name: STACK, result: 'would be deleted' },
+    });
+    const output = run.output as { images: Array<Record<string, unknown>> };
+    expect(output.images).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          imageId: world.imageIds[0],
+          snapshotIds: [expect.stringMatching(/^snap-/)],
+          imageBuilderImage: IMAGE_BUILDER_ARN,
+          result: 'would be deregistered',
+        }),
+        expect.objectContaining({ imageId: world.imageIds[1], result: 'would be deregistered' }),
+      ]),
+    );
+  });
+
+  test('"dryRun": false is a real run', async () => {
+    const run = await destroy({ confirm: STACK, dryRun: false });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ dryRun: false, stack: { result: 'deletion started' } });
+  });
+
+  test('a run that failed half way is finished by running it again', async () => {
+    const ec2 = mockClient(EC2Client);
+    ec2.send.callThrough();
+    ec2
+      .on(DeleteSnapshotCommand)
+      .rejects(Object.assign(new Error('You are not authorized'), { name: 'UnauthorizedOperation' }));
+    let first: Awaited<ReturnType<typeof destroy>>;
+    try {
+      first = await destroy({ confirm: STACK });
+    } finally {
+      ec2.restore();
+    }
+    expect(first.status).toBe('FAILED');
+    expect(first.error).toBe('Ec2.Ec2Exception');
+    expect(first.cause).toMatch(/^UnauthorizedOperation/);
+    expect(first.sdkCalls.at(-1)).toMatchObject({ service: 'sns', action: 'publish' });
+    expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(0);
+    // The AMIs are gone, their snapshots not yet: only the stack tag leads to them now.
+    expect((await leftOf(STACK)).images).toEqual([]);
+    expect((await leftOf(STACK)).snapshots).toEqual(expect.arrayContaining(world.imageSnapshotIds));
+
+    const second = await destroy({ confirm: STACK });
+    expect(second.status).toBe('SUCCEEDED');
+    const left = await leftOf(STACK);
+    expect(left.snapshots).toEqual(expect.not.arrayContaining(world.imageSnapshotIds));
+    expect(left).toMatchObject({ instances: [], images: [], parameters: [WORKER_KEY] });
+    expect(second.output).toMatchObject({
+      schedules: [{ name: SCHEDULE, result: 'already disabled' }],
+      rules: [{ name: RULE, result: 'already disabled' }],
+      keptInstances: { instanceIds: [] },
+      images: [],
+      stack: { result: 'deletion started' },
+    });
+    expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(1);
+  });
+
+  test('a group already deleted is skipped, and the rest still removed', async () => {
+    await new AutoScalingClient({ region: 'eu-west-1' }).send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: GROUP, ForceDelete: true }),
+    );
+    const run = await destroy({ confirm: STACK });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered).not.toContain('ScaleToZero');
+    expect(run.output).toMatchObject({ instanceRefresh: { result: 'no group' }, group: { instanceIds: [] } });
+    expect(await leftOf(STACK)).toMatchObject({ images: [], parameters: [WORKER_KEY] });
+  });
+
+  test('workers still there past the drain deadline are ended', async () => {
+    const stuck = [{ InstanceId: world.groupInstanceIds[0], LifecycleState: 'Terminating:Wait' }];
+    const run = await runStateMachine(
+      'destroy',
+      { confirm: STACK },
+      {
+        substitutions: world.substitutions,
+        taskOverrides: { CountInstances: () => ({ AutoScalingGroups: [{ Instances: stuck }] }) },
+      },
+    );
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.statesEntered.filter((s) => s === 'CountInstances')).toHaveLength(4);
+    expect(run.output).toMatchObject({ group: { endedAtDeadline: [world.groupInstanceIds[0]] } });
+  });
+
+  test('a stack without a service role is left to the operator, after everything else is removed', async () => {
+    stubs.cloudformation.on(DescribeStacksCommand).resolves({
+      Stacks: [{ StackName: STACK, StackStatus: 'CREATE_COMPLETE', CreationTime: new Date() }],
+    });
+    const dryRun = await destroy({ confirm: STACK, dryRun: true });
+    expect(dryRun.output).toMatchObject({ stack: { result: expect.stringMatching(/^would be left: /) } });
+
+    const run = await destroy({ confirm: STACK });
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('StackHasNoServiceRole');
+    expect(run.cause).toContain(`aws cloudformation delete-stack --stack-name ${STACK}`);
+    expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(0);
+    expect(await leftOf(STACK)).toMatchObject({ instances: [], images: [], parameters: [WORKER_KEY] });
+  });
+});
