@@ -200,7 +200,7 @@ export class FakeRunCommand {
     }
     if (script.includes('systemctl is-active')) {
       this.drainChecks += 1;
-      return this.instance.workerRunning(this.drainChecks) ? 'running\n' : 'exited\n';
+      return this.instance.workerRunning(this.drainChecks) ? 'running' : 'exited';
     }
     return '';
   }
