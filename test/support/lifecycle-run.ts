@@ -2,6 +2,7 @@ import {
   AutoScalingClient,
   DescribeAutoScalingInstancesCommand,
   DetachInstancesCommand,
+  SetInstanceHealthCommand,
 } from '@aws-sdk/client-auto-scaling';
 import * as ec2Module from '@aws-sdk/client-ec2';
 import {
@@ -71,6 +72,7 @@ export function lifecycleWorld(): LifecycleWorld {
   forwardToMoto(autoscaling, originalAutoScalingSend, realAutoScaling, [
     DetachInstancesCommand,
     DescribeAutoScalingInstancesCommand,
+    SetInstanceHealthCommand,
   ]);
   forwardToMoto(ec2, originalEc2Send, realEc2, [
     DescribeInstancesCommand,
