@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
+import { Lifecycle } from './lifecycle';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
 
@@ -17,6 +18,7 @@ export interface ExternalWorkerStackProps extends StackProps {
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
   readonly notifications: Notifications;
+  readonly lifecycle: Lifecycle;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -39,6 +41,12 @@ export class ExternalWorkerStack extends Stack {
       stackName: config.stackName,
       email: config.notificationEmail,
     });
+    this.lifecycle = new Lifecycle(this, 'Lifecycle', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      logRetention,
+    });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
       description: 'Security group of the workers',
@@ -51,6 +59,14 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'SNS topic of failures, rollbacks and alarms',
       value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'LaunchStateMachineArn', {
+      description: 'Launch gate of the workers (instance-launch)',
+      value: this.lifecycle.launch.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'DrainStateMachineArn', {
+      description: 'Drain of the workers (instance-drain)',
+      value: this.lifecycle.drain.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',
