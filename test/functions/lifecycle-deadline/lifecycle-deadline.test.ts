@@ -1,6 +1,4 @@
-import { completeLifecycleAction } from '../../../functions/lib/lifecycle';
 import { handler } from '../../../functions/lifecycle-deadline/handler';
-import { awsError } from '../../support/lifecycle-fakes';
 
 const context = {
   functionName: 'lifecycle-deadline',
