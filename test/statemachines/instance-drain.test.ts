@@ -71,9 +71,12 @@ async function draining(instance: FakeInstance, kind: LifecycleEventName = 'term
 }
 
 function published(): PublishCommandInput[] {
-  return world.sns
+  const messages = world.sns
     .commandCalls(PublishCommand as never)
     .map((call: { args: [{ input: unknown }] }) => call.args[0].input as PublishCommandInput);
+  // SNS refuses subjects over 100 characters
+  for (const message of messages) expect(message.Subject?.length ?? 0).toBeLessThanOrEqual(100);
+  return messages;
 }
 
 describe('instance-drain', () => {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { createMotoGroup, fakeInstance, forward, throttled } from '../support/lifecycle-fakes';
+import { awsError, createMotoGroup, fakeInstance, forward, throttled } from '../support/lifecycle-fakes';
 import {
   failFirst,
   installAgent,
@@ -72,9 +72,12 @@ async function launching(tags: Record<string, string> = {}) {
 }
 
 function published(): PublishCommandInput[] {
-  return world.sns
+  const messages = world.sns
     .commandCalls(PublishCommand as never)
     .map((call: { args: [{ input: unknown }] }) => call.args[0].input as PublishCommandInput);
+  // SNS refuses subjects over 100 characters
+  for (const message of messages) expect(message.Subject?.length ?? 0).toBeLessThanOrEqual(100);
+  return messages;
 }
 
 async function instanceTags(instanceId: string): Promise<Record<string, string>> {
@@ -187,8 +190,8 @@ describe('instance-launch', () => {
       ShouldDecrementDesiredCapacity: false,
     });
     const [notification] = published();
-    expect(notification?.Subject).toContain('kept for debugging');
-    expect(notification?.Message).toContain(`aws ssm start-session --target ${gate.instanceId}`);
+    expect(notification?.Subject).toBe(`external-worker: worker ${gate.instanceId} kept`);
+    expect(notification?.Message).toContain('aws ssm start-session --target <instance id>');
   });
 
   test('agent never registers: the deadline passes, ABANDON, the action kept alive until then', async () => {
@@ -334,5 +337,44 @@ describe('instance-launch', () => {
     expect((await groupInstances(gate.groupName)).ids).not.toContain(gate.instanceId);
     // the throttled attempt, then the one that went through
     expect(published()).toHaveLength(2);
+  });
+
+  test('a kept instance that cannot be detached is reported, still CONTINUEd', async () => {
+    const gate = await launching({ keeprunning: 'true' });
+    installAgent(world, fakeInstance({ bootStatus: () => ({ status: 'failed', step: 'x' }) }));
+    world.autoscaling
+      .on(DetachInstancesCommand as never)
+      .rejects(awsError('ValidationError', 'The instance is not in InService'));
+    const run = await gate.run();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({
+      outcome: 'kept',
+      summary: expect.stringContaining('detach it by hand'),
+    });
+    expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
+    // retried first: right after CONTINUE the instance may not be InService yet
+    expect(world.autoscaling.commandCalls(DetachInstancesCommand as never)).toHaveLength(7);
+    expect(published()[0]?.Message).toContain('detach it by hand');
+  });
+
+  test('an action that cannot be completed is left to its default result, with a notification and a failed execution', async () => {
+    const gate = await launching();
+    installAgent(world, fakeInstance());
+    world.autoscaling
+      .on(CompleteLifecycleActionCommand as never)
+      .rejects(awsError('AccessDenied', 'not authorized to perform autoscaling:CompleteLifecycleAction'));
+    const run = await gate.run();
+    expect(run.status).toBe('FAILED');
+    expect(run.error).toBe('LifecycleActionLeftToDefault');
+    expect(published()[0]?.Message).toContain('not authorized');
+  });
+
+  test('persistent throttling of the completion gives up after a bounded number of attempts', async () => {
+    const gate = await launching();
+    installAgent(world, fakeInstance());
+    world.autoscaling.on(CompleteLifecycleActionCommand as never).rejects(throttled());
+    const run = await gate.run();
+    expect(run.status).toBe('FAILED');
+    expect(world.autoscaling.commandCalls(CompleteLifecycleActionCommand as never)).toHaveLength(7);
   });
 });
