@@ -1,40 +1,24 @@
+import { CompleteLifecycleActionCommand, DetachInstancesCommand } from '@aws-sdk/client-auto-scaling';
+import { TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import {
-  AutoScalingClient,
-  CompleteLifecycleActionCommand,
-  DescribeAutoScalingGroupsCommand,
-  DetachInstancesCommand,
-  RecordLifecycleActionHeartbeatCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
-  CreateTagsCommand,
-  DescribeInstancesCommand,
-  DescribeTagsCommand,
-  EC2Client,
-  TerminateInstancesCommand,
-} from '@aws-sdk/client-ec2';
-import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { awsError, createMotoGroup, fakeInstance, forward, throttled } from '../support/lifecycle-fakes';
-import {
-  failFirst,
-  installAgent,
-  type LifecycleWorld,
-  lifecycleEvent,
-  lifecycleWorld,
-  runLifecycle,
-  steppingClock,
-} from '../support/lifecycle-run';
+  LAUNCH_EVENT_TIME,
+  LAUNCH_HOOK,
+  groupInstances as membersOf,
+  openLaunchGate,
+  publishedOn,
+  instanceTags as tagsOf,
+} from '../support/launch-gate';
+import { fakeInstance } from '../support/lifecycle-fakes';
+import { installAgent, type LifecycleWorld, runLifecycle } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients } from '../support/sdk-adapter';
 
-const EVENT_TIME = '2026-01-10T08:00:00.000Z';
-const HOOK = 'test-launch';
-const originalEc2Send = EC2Client.prototype.send as never;
-const originalAutoScalingSend = AutoScalingClient.prototype.send as never;
+const EVENT_TIME = LAUNCH_EVENT_TIME;
+const HOOK = LAUNCH_HOOK;
 
 let moto: Moto;
 let world: LifecycleWorld;
-let groupCount = 0;
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -43,73 +27,14 @@ beforeAll(async () => {
 afterAll(async () => moto.stop());
 afterEach(() => world?.restore());
 
-/** A new group in moto with one instance, its open launch action, and the event that announces it. */
 async function launching(tags: Record<string, string> = {}) {
-  groupCount += 1;
-  const groupName = `launch-${groupCount}`;
-  const [instanceId] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'test', ...tags });
-  world = lifecycleWorld();
-  const token = `token-${groupCount}`;
-  world.actions.open({ groupName, hookName: HOOK, instanceId: instanceId as string, token });
-  const event = lifecycleEvent('launch', {
-    groupName,
-    hookName: HOOK,
-    instanceId: instanceId as string,
-    token,
-    time: EVENT_TIME,
-  });
-  const run = (substitutions: Record<string, string> = {}) =>
-    runLifecycle('instance-launch', event, {
-      substitutions: {
-        GroupName: groupName,
-        LaunchHookName: HOOK,
-        BootTimeoutSeconds: '900',
-        ...substitutions,
-      },
-      clock: steppingClock(EVENT_TIME, 10),
-    });
-  return { groupName, instanceId: instanceId as string, token, event, run };
+  const gate = await openLaunchGate(tags);
+  world = gate.world;
+  return gate;
 }
-
-function published(): PublishCommandInput[] {
-  const messages = world.sns
-    .commandCalls(PublishCommand as never)
-    .map((call: { args: [{ input: unknown }] }) => call.args[0].input as PublishCommandInput);
-  // SNS refuses subjects over 100 characters
-  for (const message of messages) expect(message.Subject?.length ?? 0).toBeLessThanOrEqual(100);
-  return messages;
-}
-
-async function instanceTags(instanceId: string): Promise<Record<string, string>> {
-  const ec2 = new EC2Client({});
-  const answer = await forward(
-    originalEc2Send,
-    ec2,
-    DescribeTagsCommand,
-  )({
-    Filters: [{ Name: 'resource-id', Values: [instanceId] }],
-  });
-  const tags = (answer as { Tags?: Array<{ Key: string; Value: string }> }).Tags ?? [];
-  return Object.fromEntries(tags.map((t) => [t.Key, t.Value]));
-}
-
-async function groupInstances(groupName: string): Promise<{ ids: string[]; desired?: number }> {
-  const client = new AutoScalingClient({});
-  const answer = (await forward(
-    originalAutoScalingSend,
-    client,
-    DescribeAutoScalingGroupsCommand,
-  )({
-    AutoScalingGroupNames: [groupName],
-  })) as {
-    AutoScalingGroups?: Array<{ DesiredCapacity?: number; Instances?: Array<{ InstanceId?: string }> }>;
-  };
-  const group = answer.AutoScalingGroups?.[0];
-  return {
-    ids: (group?.Instances ?? []).map((i) => i.InstanceId as string),
-    desired: group?.DesiredCapacity,
-  };
-}
+const published = () => publishedOn(world);
+const instanceTags = (instanceId: string) => tagsOf(world, instanceId);
+const groupInstances = (groupName: string) => membersOf(world, groupName);
 
 describe('instance-launch', () => {
   test('healthy at once: CONTINUE, nothing else', async () => {
@@ -216,11 +141,7 @@ describe('instance-launch', () => {
         bootStatus: () => ({ status: 'running', step: 'packages' }),
       }),
     );
-    await forward(
-      originalEc2Send,
-      new EC2Client({}),
-      TerminateInstancesCommand,
-    )({ InstanceIds: [gate.instanceId] });
+    await world.viaMoto(TerminateInstancesCommand)({ InstanceIds: [gate.instanceId] });
     const run = await gate.run();
     expect(run.status).toBe('SUCCEEDED');
     expect(run.output).toMatchObject({ outcome: 'vanished' });
@@ -279,102 +200,5 @@ describe('instance-launch', () => {
       expect(run.lambdaCalls).toEqual([]);
     }
     expect(world.actions.resultOf(gate.token)).toBeUndefined();
-  });
-
-  test('throttling on every call of the healthy path is retried', async () => {
-    const gate = await launching();
-    const agent = installAgent(world, fakeInstance({ registered: (attempt) => attempt > 1 }));
-    failFirst(world.ssm, SendCommandCommand, throttled('ThrottlingException'), agent.send);
-    failFirst(world.ssm, GetCommandInvocationCommand, throttled('ThrottlingException'), agent.get);
-    failFirst(
-      world.ec2,
-      DescribeInstancesCommand,
-      throttled('RequestLimitExceeded'),
-      world.viaMoto(DescribeInstancesCommand),
-    );
-    failFirst(
-      world.autoscaling,
-      CompleteLifecycleActionCommand,
-      throttled(),
-      world.actions.complete as never,
-      2,
-    );
-    const run = await gate.run();
-    expect(run.status).toBe('SUCCEEDED');
-    expect(run.output).toMatchObject({ outcome: 'healthy' });
-    expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
-    expect(world.autoscaling.commandCalls(CompleteLifecycleActionCommand as never)).toHaveLength(3);
-  });
-
-  test('throttling on every call of the keep path is retried', async () => {
-    const gate = await launching({ keeprunning: 'true' });
-    const agent = installAgent(
-      world,
-      fakeInstance({
-        bootStatus: (check) => (check < 12 ? { status: 'running' } : { status: 'failed', step: 'x' }),
-      }),
-    );
-    failFirst(world.ssm, SendCommandCommand, throttled('ThrottlingException'), agent.send);
-    failFirst(world.autoscaling, RecordLifecycleActionHeartbeatCommand, throttled(), world.actions.heartbeat);
-    failFirst(
-      world.ec2,
-      DescribeTagsCommand,
-      throttled('RequestLimitExceeded'),
-      world.viaMoto(DescribeTagsCommand),
-    );
-    failFirst(
-      world.ec2,
-      CreateTagsCommand,
-      throttled('RequestLimitExceeded'),
-      world.viaMoto(CreateTagsCommand),
-    );
-    failFirst(world.autoscaling, DetachInstancesCommand, throttled(), world.viaMoto(DetachInstancesCommand));
-    failFirst(world.sns, PublishCommand, throttled('Throttling'), async () => ({ MessageId: '2' }));
-    const run = await gate.run();
-    expect(run.status).toBe('SUCCEEDED');
-    expect(run.output).toMatchObject({ outcome: 'kept' });
-    expect(world.actions.heartbeatsOf(gate.token)).toBeGreaterThanOrEqual(1);
-    expect((await groupInstances(gate.groupName)).ids).not.toContain(gate.instanceId);
-    // the throttled attempt, then the one that went through
-    expect(published()).toHaveLength(2);
-  });
-
-  test('a kept instance that cannot be detached is reported, still CONTINUEd', async () => {
-    const gate = await launching({ keeprunning: 'true' });
-    installAgent(world, fakeInstance({ bootStatus: () => ({ status: 'failed', step: 'x' }) }));
-    world.autoscaling
-      .on(DetachInstancesCommand as never)
-      .rejects(awsError('ValidationError', 'The instance is not in InService'));
-    const run = await gate.run();
-    expect(run.status).toBe('SUCCEEDED');
-    expect(run.output).toMatchObject({
-      outcome: 'kept',
-      summary: expect.stringContaining('detach it by hand'),
-    });
-    expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
-    // retried first: right after CONTINUE the instance may not be InService yet
-    expect(world.autoscaling.commandCalls(DetachInstancesCommand as never)).toHaveLength(7);
-    expect(published()[0]?.Message).toContain('detach it by hand');
-  });
-
-  test('an action that cannot be completed is left to its default result, with a notification and a failed execution', async () => {
-    const gate = await launching();
-    installAgent(world, fakeInstance());
-    world.autoscaling
-      .on(CompleteLifecycleActionCommand as never)
-      .rejects(awsError('AccessDenied', 'not authorized to perform autoscaling:CompleteLifecycleAction'));
-    const run = await gate.run();
-    expect(run.status).toBe('FAILED');
-    expect(run.error).toBe('LifecycleActionLeftToDefault');
-    expect(published()[0]?.Message).toContain('not authorized');
-  });
-
-  test('persistent throttling of the completion gives up after a bounded number of attempts', async () => {
-    const gate = await launching();
-    installAgent(world, fakeInstance());
-    world.autoscaling.on(CompleteLifecycleActionCommand as never).rejects(throttled());
-    const run = await gate.run();
-    expect(run.status).toBe('FAILED');
-    expect(world.autoscaling.commandCalls(CompleteLifecycleActionCommand as never)).toHaveLength(7);
   });
 });
