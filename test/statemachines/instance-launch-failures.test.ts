@@ -6,21 +6,11 @@ import {
 import { CreateTagsCommand, DescribeInstancesCommand, DescribeTagsCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import {
-  LAUNCH_EVENT_TIME,
-  LAUNCH_HOOK,
-  groupInstances as membersOf,
-  openLaunchGate,
-  publishedOn,
-  instanceTags as tagsOf,
-} from '../support/launch-gate';
+import { groupInstances as membersOf, openLaunchGate, publishedOn } from '../support/launch-gate';
 import { awsError, fakeInstance, throttled } from '../support/lifecycle-fakes';
 import { failFirst, installAgent, type LifecycleWorld } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients } from '../support/sdk-adapter';
-
-const _EVENT_TIME = LAUNCH_EVENT_TIME;
-const _HOOK = LAUNCH_HOOK;
 
 let moto: Moto;
 let world: LifecycleWorld;
@@ -38,7 +28,6 @@ async function launching(tags: Record<string, string> = {}) {
   return gate;
 }
 const published = () => publishedOn(world);
-const _instanceTags = (instanceId: string) => tagsOf(world, instanceId);
 const groupInstances = (groupName: string) => membersOf(world, groupName);
 
 describe('instance-launch: throttling and failures', () => {
