@@ -101,7 +101,7 @@ export class Lifecycle extends Construct {
       new iam.PolicyStatement({ sid: 'ReadKeeprunningTag', actions: ['ec2:DescribeTags'], resources: ['*'] }),
     );
     this.grantLifecycleActions(this.launch.role, groupArn, ['autoscaling:DetachInstances']);
-    this.grantTagInstances(this.launch.role);
+    this.grantTagInstances(this.launch.role, ['external-worker:kept', 'external-worker:kept-since']);
     this.drain.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadAgentStatus',
@@ -123,7 +123,7 @@ export class Lifecycle extends Construct {
       'autoscaling:SetInstanceHealth',
     ]);
     this.grantRunCommand(this.spot.role);
-    this.grantTagInstances(this.spot.role);
+    this.grantTagInstances(this.spot.role, ['external-worker:interrupted']);
     this.spot.function.configureAsyncInvoke({
       retryAttempts: 2,
       // Past the two-minute warning the instance is gone: an older event has nothing left to act on.
@@ -210,13 +210,17 @@ export class Lifecycle extends Construct {
     );
   }
 
-  private grantTagInstances(grantee: iam.IGrantable): void {
+  /** Only the given tag keys, only on this stack's instances. */
+  private grantTagInstances(grantee: iam.IGrantable, keys: string[]): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'TagThisStacksInstances',
         actions: ['ec2:CreateTags'],
         resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-        conditions: { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: Stack.of(this).stackName } },
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: Stack.of(this).stackName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': keys },
+        },
       }),
     );
   }

@@ -106,7 +106,12 @@ describe('lifecycle infrastructure', () => {
         if (acts.includes('ec2:CreateTags')) {
           expect(statement.Condition).toEqual({
             StringEquals: { 'aws:ResourceTag/external-worker:stack': config.stackName },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': expect.any(Array) },
           });
+          for (const key of (statement.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'] ??
+            []) as string[]) {
+            expect(key).toMatch(/^external-worker:(kept|kept-since|interrupted)$/);
+          }
         }
         if (acts.some((a) => /^autoscaling:(Complete|Record|Detach|SetInstanceHealth)/.test(a))) {
           expect(JSON.stringify(statement.Resource)).toContain(
