@@ -114,7 +114,9 @@ export async function handleSpotEvent(
     outcome = 'launchAbandoned';
   } else {
     await retire(clients, instanceId);
-    outcome = await replace(clients, settings, instanceId, lifecycleState);
+    // A stopped or hibernated instance would outlive its detachment: only a terminating one is detached.
+    const terminating = (event.detail['instance-action'] ?? 'terminate') === 'terminate';
+    outcome = await replace(clients, settings, instanceId, terminating && lifecycleState === 'InService');
   }
   await markInterrupted(clients, instanceId, event.time);
   return { outcome, instanceId, lifecycleState };
@@ -158,15 +160,16 @@ async function retire(clients: SpotClients, instanceId: string): Promise<void> {
 /**
  * Has the group start a replacement now rather than after the instance is gone: detaching without
  * lowering the desired capacity launches one at once. An instance not InService cannot be
- * detached; marking it unhealthy has it replaced through the normal path.
+ * detached, and one that EC2 stops rather than terminates must stay in the group: marking it
+ * unhealthy has it replaced through the normal path.
  */
 async function replace(
   clients: SpotClients,
   settings: SpotSettings,
   instanceId: string,
-  lifecycleState: string,
+  detachable: boolean,
 ): Promise<SpotOutcome> {
-  if (lifecycleState === 'InService') {
+  if (detachable) {
     await clients.autoscaling.send(
       new DetachInstancesCommand({
         AutoScalingGroupName: settings.groupName,

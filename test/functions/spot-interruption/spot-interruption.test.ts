@@ -194,6 +194,15 @@ describe('spot interruption', () => {
     );
   });
 
+  test('an interruption that stops instead of terminating: marked unhealthy, never detached', async () => {
+    const f = await fleet();
+    const stopping = event('spotInterruption', f.ours);
+    stopping.detail['instance-action'] = 'stop';
+    expect(await f.handle(stopping)).toMatchObject({ outcome: 'markedUnhealthy' });
+    expect(calls(world.autoscaling, DetachInstancesCommand)).toBe(0);
+    expect(calls(world.ssm, SendCommandCommand)).toBe(1);
+  });
+
   test('rebalance recommendation: counted, nothing that could make the group thrash', async () => {
     const f = await fleet();
     expect(await f.handle(event('rebalance', f.ours))).toMatchObject({ outcome: 'counted' });
