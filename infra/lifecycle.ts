@@ -82,11 +82,14 @@ export class Lifecycle extends Construct {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
     });
-    const machines = [this.launch, this.drain];
-    for (const machine of machines) {
+    const machines: Array<[WorkerStateMachine, string[]]> = [
+      [this.launch, ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:DetachInstances']],
+      [this.drain, ['autoscaling:RecordLifecycleActionHeartbeat']],
+    ];
+    for (const [machine, groupActions] of machines) {
       this.deadline.function.grantInvoke(machine.role);
       notifications.grantPublish(machine.role);
-      this.grantLifecycleActions(machine.role, groupArn, ['autoscaling:RecordLifecycleActionHeartbeat']);
+      this.grantLifecycleActions(machine.role, groupArn, groupActions);
       this.grantRunCommand(machine.role);
       machine.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
@@ -100,7 +103,6 @@ export class Lifecycle extends Construct {
     this.launch.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadKeeprunningTag', actions: ['ec2:DescribeTags'], resources: ['*'] }),
     );
-    this.grantLifecycleActions(this.launch.role, groupArn, ['autoscaling:DetachInstances']);
     this.grantTagInstances(this.launch.role, ['external-worker:kept', 'external-worker:kept-since']);
     this.drain.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
