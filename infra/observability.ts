@@ -243,7 +243,6 @@ export class Observability extends Construct {
     dashboard.addWidgets(
       graph('Flow durations (s)', ['RolloutDuration', 'LaunchDuration', 'DrainDuration'], 'Average'),
       graph('Spot', [METRIC.spotInterruptions, METRIC.rebalanceRecommendations]),
-      graph('AMI retention', [METRIC.amisDeleted, METRIC.snapshotsDeleted]),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

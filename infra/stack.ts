@@ -8,6 +8,7 @@ import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { WorkerImagePipeline } from './image-pipeline';
+import { Lifecycle } from './lifecycle';
 import { runtimeParameters, STACK_TAG } from './names';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
@@ -24,6 +25,7 @@ export class ExternalWorkerStack extends Stack {
   readonly image: WorkerImagePipeline;
   readonly versionCheck: VersionCheck;
   readonly destroy: DestroyWorkflow;
+  readonly lifecycle: Lifecycle;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -56,21 +58,31 @@ export class ExternalWorkerStack extends Stack {
       topic: this.notifications.topic,
       logRetention,
     });
-
-    new Observability(this, 'Observability', {
-      config,
-      fleet: this.fleet,
-      notifications: this.notifications,
-      flows: [],
-      deadLetterQueues: [this.versionCheck.deadLetterQueue],
-      logRetention,
-    });
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       config,
       fleet: this.fleet,
       notifications: this.notifications,
       scheduleNames: [this.versionCheck.scheduleName],
       ruleNames: [],
+    });
+    this.lifecycle = new Lifecycle(this, 'Lifecycle', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      logRetention,
+    });
+
+    new Observability(this, 'Observability', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      flows: [
+        { flow: 'Launch', stateMachine: this.lifecycle.launch.stateMachine },
+        { flow: 'Drain', stateMachine: this.lifecycle.drain.stateMachine },
+        { flow: 'Destroy', stateMachine: this.destroy.workflow.stateMachine },
+      ],
+      deadLetterQueues: [this.versionCheck.deadLetterQueue, this.lifecycle.deadLetterQueue],
+      logRetention,
     });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
@@ -84,6 +96,14 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'SNS topic of failures, rollbacks and alarms',
       value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'LaunchStateMachineArn', {
+      description: 'Launch gate of the workers (instance-launch)',
+      value: this.lifecycle.launch.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'DrainStateMachineArn', {
+      description: 'Drain of the workers (instance-drain)',
+      value: this.lifecycle.drain.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',

@@ -37,15 +37,20 @@ export class VersionCheck extends Construct {
     const parameters = runtimeParameters(config);
     const pipelineArn = image.pipeline.attrArn;
 
+    // Events the schedule could not deliver, and invocations that failed all their retries.
+    this.deadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetters');
     this.function = new WorkerFunction(this, 'Function', {
       name: 'version-check',
       description: 'Follows the scheduler Concourse version and starts worker image builds',
       logRetention: props.logRetention,
+      unscopedActions: ['ec2:DescribeImages'],
+      deadLetterQueue: this.deadLetterQueue,
       timeout: Duration.seconds(30),
       environment: {
         SCHEDULER_API_ADDRESS: config.schedulerApiAddress,
         STATE_PARAMETER: parameters.versionState,
         BUILD_VERSION_PARAMETER: parameters.buildVersion,
+        CURRENT_AMI_PARAMETER: parameters.currentAmi,
         IMAGE_PIPELINE_ARN: pipelineArn,
         TOPIC_ARN: topic.topicArn,
         REQUEST_TIMEOUT_MS: '5000',
@@ -60,6 +65,19 @@ export class VersionCheck extends Construct {
         resources: [parameters.versionState, parameters.buildVersion].map((name) =>
           stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) }),
         ),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'FleetAmi',
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: parameters.currentAmi.slice(1),
+          }),
+        ],
       }),
     );
     role.addToPolicy(
@@ -86,8 +104,6 @@ export class VersionCheck extends Construct {
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason: 'Publishing to the encrypted topic needs data keys of its key, and of that key only.',
     });
-
-    this.deadLetterQueue = deadLetterQueue(this, 'ScheduleDeadLetters');
 
     const minutes = Math.max(1, Math.round(config.versionCheckInterval / 60));
     const invokeRole = new iam.Role(this, 'ScheduleRole', {

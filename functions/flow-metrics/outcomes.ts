@@ -9,8 +9,8 @@ import * as z from 'zod/mini';
 
 export const FLOW_OUTCOMES = {
   Rollout: ['succeeded', 'rolledBack', 'failed', 'skipped'],
-  Launch: ['healthy', 'abandoned', 'kept'],
-  Drain: ['retired', 'timedOut', 'gone'],
+  Launch: ['healthy', 'abandoned', 'kept', 'vanished', 'alreadyDecided', 'ignored'],
+  Drain: ['retired', 'timedOut', 'gone', 'alreadyDecided', 'ignored'],
   Destroy: ['destroyed', 'dryRun'],
 } as const;
 export type Flow = keyof typeof FLOW_OUTCOMES;

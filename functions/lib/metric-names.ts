@@ -24,12 +24,16 @@ export const METRIC = {
   fleetVersionBehind: 'FleetVersionBehind',
   /** A Spot interruption warning for an instance of the group. */
   spotInterruptions: 'SpotInterruptions',
-  /** A rebalance recommendation for an instance of the group. */
+  /** An interrupted instance left the group and a replacement was asked for at once. */
+  spotReplacementsStarted: 'SpotReplacementsStarted',
+  /** An interrupted instance was still in the launch gate: its launch was abandoned. */
+  spotLaunchesAbandoned: 'SpotLaunchesAbandoned',
+  /** A Spot or rebalance event for an instance of another group, or none. */
+  spotEventsIgnored: 'SpotEventsIgnored',
+  /** A Spot event seen again, or for an instance already leaving: nothing done. */
+  spotEventsDuplicate: 'SpotEventsDuplicate',
+  /** A rebalance recommendation for an instance of the group (Capacity Rebalancing acts on it). */
   rebalanceRecommendations: 'RebalanceRecommendations',
-  /** AMIs deregistered by retention. */
-  amisDeleted: 'AmisDeleted',
-  /** Snapshots deleted by retention. */
-  snapshotsDeleted: 'SnapshotsDeleted',
 } as const;
 
 /** Dimension of VersionCheckFailed. */

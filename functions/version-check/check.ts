@@ -1,10 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type ImagebuilderClient, StartImagePipelineExecutionCommand } from '@aws-sdk/client-imagebuilder';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage, UpstreamError } from '../lib/errors';
 import { METRIC, REASON_DIMENSION } from '../lib/metric-names';
 import { logger, metrics } from '../lib/observability';
+import { fleetImage } from './fleet-version';
 import { clientToken, imageStatus, newerBuild } from './image-builds';
 import { notifyExhausted } from './notify';
 import { DEFAULT_LIMITS, type FetchLimits, readSchedulerVersion } from './scheduler-info';
@@ -19,6 +21,7 @@ export interface VersionCheckClients {
   ssm: SSMClient;
   imagebuilder: ImagebuilderClient;
   sns: SNSClient;
+  ec2: EC2Client;
 }
 
 export interface VersionCheckOptions {
@@ -26,6 +29,8 @@ export interface VersionCheckOptions {
   stateParameter: string;
   /** Read by the build component: the Concourse version to install. */
   buildVersionParameter: string;
+  /** Written by the rollout: the AMI the fleet runs. */
+  currentAmiParameter: string;
   imagePipelineArn: string;
   topicArn: string;
   /** Pinned Concourse version: built instead of the scheduler's. */
@@ -89,16 +94,40 @@ export async function checkVersion(
   const target = options.workerVersion ?? (answer.ok ? answer.version : undefined);
   if (target === undefined) return { action: 'bad-answer', reason: 'no version' };
 
+  let outcome: VersionCheckOutcome;
   if (state?.version !== target) {
     logger.info('new Concourse version to build', { version: target, previous: state?.version });
-    return startBuild(clients, options, now, {
+    outcome = await startBuild(clients, options, now, {
       version: target,
       attempt: 1,
       previousBuild: state?.imageBuildVersionArn,
       failures: 0,
     });
+  } else {
+    outcome = await followBuild(clients, options, now, state);
   }
-  return followBuild(clients, options, now, state);
+  await countFleetLag(clients, options, outcome, state);
+  return outcome;
+}
+
+/**
+ * 1 while the fleet does not run an image of the version it should (not built yet, or built but
+ * not rolled out), else 0: the alarm fires when this lasts longer than a build and a rollout.
+ */
+async function countFleetLag(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+  outcome: VersionCheckOutcome,
+  state: VersionState | undefined,
+): Promise<void> {
+  try {
+    const built = outcome.action === 'built' || outcome.action === 'unchanged';
+    const running = built ? await fleetImage(clients, options.currentAmiParameter) : undefined;
+    const current = built && running !== undefined && running === state?.imageBuildVersionArn;
+    count(METRIC.fleetVersionBehind, current ? 0 : 1);
+  } catch (error) {
+    logger.warn('could not tell which image the fleet runs', { error });
+  }
 }
 
 interface BuildRequest {

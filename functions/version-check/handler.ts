@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { ec2 } from '../lib/aws/ec2';
 import { imagebuilder } from '../lib/aws/imagebuilder';
 import { sns } from '../lib/aws/sns';
 import { ssm } from '../lib/aws/ssm';
@@ -13,6 +14,7 @@ const env = readEnv({
   SCHEDULER_API_ADDRESS: envVar.url(),
   STATE_PARAMETER: envVar.parameterName(),
   BUILD_VERSION_PARAMETER: envVar.parameterName(),
+  CURRENT_AMI_PARAMETER: envVar.parameterName(),
   IMAGE_PIPELINE_ARN: envVar.arn(),
   TOPIC_ARN: envVar.arn(),
   WORKER_VERSION: z.optional(z.string().check(z.regex(VERSION_PATTERN, 'expected a Concourse version'))),
@@ -26,11 +28,12 @@ const env = readEnv({
  */
 export const handler = lambdaHandler(async (_event: unknown, _context: Context) => {
   const outcome = await checkVersion(
-    { ssm, imagebuilder, sns },
+    { ssm, imagebuilder, sns, ec2 },
     {
       schedulerApiAddress: env.SCHEDULER_API_ADDRESS,
       stateParameter: env.STATE_PARAMETER,
       buildVersionParameter: env.BUILD_VERSION_PARAMETER,
+      currentAmiParameter: env.CURRENT_AMI_PARAMETER,
       imagePipelineArn: env.IMAGE_PIPELINE_ARN,
       topicArn: env.TOPIC_ARN,
       workerVersion: env.WORKER_VERSION,

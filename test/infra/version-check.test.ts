@@ -105,7 +105,11 @@ describe('the version-check function', () => {
     expect(byAction('ssm:PutParameter')).toEqual([
       [ssmArn('/external-worker/prod/build-version'), ssmArn('/external-worker/prod/version-state')],
     ]);
-    expect(byAction('ssm:GetParameter')).toEqual(byAction('ssm:PutParameter'));
+    // It reads the AMI the rollout recorded, to tell whether the fleet runs the version it should.
+    expect(byAction('ssm:GetParameter')).toEqual([
+      ...byAction('ssm:PutParameter'),
+      ssmArn('/external-worker/prod/current-ami'),
+    ]);
     expect(byAction('imagebuilder:StartImagePipelineExecution')).toEqual([pipelineArn]);
     expect(byAction('imagebuilder:ListImagePipelineImages')).toEqual([pipelineArn]);
     expect(byAction('imagebuilder:GetImage')).toEqual([
@@ -121,9 +125,10 @@ describe('the version-check function', () => {
       },
     ]);
     expect(byAction('sns:Publish')).toEqual([topic]);
-    // Only X-Ray, which has no resource-level permissions, is granted on every resource.
+    // Only what has no resource-level permissions is granted on every resource: X-Ray, and the read
+    // of the fleet AMI's tags.
     expect(statements.filter((s) => s.Resource === '*').map((s) => s.Action)).toEqual([
-      ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+      ['ec2:DescribeImages', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
     ]);
   });
 });

@@ -29,6 +29,11 @@ export interface RunOptions {
   taskOverrides?: Record<string, (input: unknown) => unknown>;
   /** Execution name and id in the context object (`$$.Execution.Name`). */
   executionName?: string;
+  /**
+   * The time `$$.State.EnteredTime` reads (real time by default). A test of a deadline passes a
+   * clock that moves on at each read, so a Wait loop reaches the deadline without waiting.
+   */
+  clock?: () => Date;
 }
 
 export interface Execution {
@@ -143,7 +148,8 @@ export async function runStateMachine(name: string, input: unknown, options: Run
 
   const machine = new StateMachine(definition as never, { validationOptions: { checkArn: false } });
   const executionName = options.executionName ?? `local-${Date.now()}`;
-  const started = new Date().toISOString();
+  const clock = options.clock ?? (() => new Date());
+  const started = clock().toISOString();
   const execution = machine.run(input as Json, {
     overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
     context: {
@@ -155,6 +161,12 @@ export async function runStateMachine(name: string, input: unknown, options: Run
         RoleArn: 'arn:aws:iam::123456789012:role/local',
       },
       StateMachine: { Id: `arn:aws:states:eu-west-1:123456789012:stateMachine:${name}`, Name: name },
+      // Read when a state reads it, which for a Choice or a parameter is when the state is entered.
+      State: {
+        get EnteredTime() {
+          return clock().toISOString();
+        },
+      },
     } as never,
   });
 

@@ -228,3 +228,68 @@ describe('failed builds', () => {
     expect(starts()).toHaveLength(3);
   });
 });
+
+describe('whether the fleet runs the version it should', () => {
+  /** The gauge of the last check (the output accumulates over the test). */
+  const lag = () =>
+    printed()
+      .split('\n')
+      .filter((line) => line.includes('"FleetVersionBehind"'))
+      .flatMap((line) =>
+        [(JSON.parse(line) as { FleetVersionBehind: number | number[] }).FleetVersionBehind].flat(),
+      )
+      .at(-1);
+
+  async function rolledOut(imageArn: string) {
+    const { EC2Client, RegisterImageCommand, CreateTagsCommand } = await import('@aws-sdk/client-ec2');
+    const { PutParameterCommand } = await import('@aws-sdk/client-ssm');
+    const ec2 = new EC2Client({});
+    const { ImageId } = await ec2.send(
+      new RegisterImageCommand({
+        Name: `worker-${imageArn.split('/').pop()}`,
+        RootDeviceName: '/dev/xvda',
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8 } }],
+      }),
+    );
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: [ImageId as string],
+        Tags: [{ Key: 'external-worker:image', Value: imageArn }],
+      }),
+    );
+    await clients.ssm.send(
+      new PutParameterCommand({
+        Name: '/external-worker/prod/current-ami',
+        Value: ImageId as string,
+        Type: 'String',
+        Overwrite: true,
+      }),
+    );
+  }
+
+  test('behind while the new version builds, then while the built image is not rolled out, then not', async () => {
+    const started = await check();
+    expect(started.action).toBe('started');
+    expect(lag()).toBe(1);
+
+    const imageArn = (await readStateParameter(clients.ssm))?.imageBuildVersionArn as string;
+    clients.statuses.set(imageArn, { status: 'AVAILABLE', created: T0.toISOString() });
+    expect((await check({ now: at(60_000) })).action).toBe('built');
+    expect(lag()).toBe(1);
+
+    await rolledOut(imageArn);
+    expect((await check({ now: at(120_000) })).action).toBe('unchanged');
+    expect(lag()).toBe(0);
+  });
+
+  test('behind again as soon as the scheduler moves on', async () => {
+    await check();
+    const imageArn = (await readStateParameter(clients.ssm))?.imageBuildVersionArn as string;
+    clients.statuses.set(imageArn, { status: 'AVAILABLE', created: T0.toISOString() });
+    await check({ now: at(60_000) });
+    await rolledOut(imageArn);
+    server.answer = { kind: 'version', version: '7.12.0' };
+    await check({ now: at(120_000) });
+    expect(lag()).toBe(1);
+  });
+});

@@ -9,6 +9,7 @@ const VALID_ENV = {
   SCHEDULER_API_ADDRESS: 'https://scheduler.example.com',
   STATE_PARAMETER: '/external-worker/prod/version-state',
   BUILD_VERSION_PARAMETER: '/external-worker/prod/build-version',
+  CURRENT_AMI_PARAMETER: '/external-worker/prod/current-ami',
   IMAGE_PIPELINE_ARN: 'arn:aws:imagebuilder:eu-west-1:123456789012:image-pipeline/external-worker-prod',
   TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:notifications',
 };

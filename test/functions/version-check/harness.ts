@@ -1,3 +1,4 @@
+import { EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetImageCommand,
   ImagebuilderClient,
@@ -14,10 +15,13 @@ export const PIPELINE_ARN = 'arn:aws:imagebuilder:eu-west-1:123456789012:image-p
 export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:external-worker-prod-notifications';
 export const STATE_PARAMETER = '/external-worker/prod/version-state';
 export const BUILD_VERSION_PARAMETER = '/external-worker/prod/build-version';
+export const CURRENT_AMI_PARAMETER = '/external-worker/prod/current-ami';
 
 /** Image Builder and SNS mocked at the client; SSM is the real client pointed at moto. */
 export function createClients() {
   const ssm = new SSMClient({});
+  // EC2 is moto's: the fleet's AMI and its image tag are real there.
+  const ec2 = new EC2Client({});
   const imagebuilder = new ImagebuilderClient({});
   const sns = new SNSClient({});
   const ib = mockClient(imagebuilder);
@@ -60,7 +64,7 @@ export function createClients() {
     topic.on(PublishCommand).resolves({ MessageId: 'm-1' });
   };
   reset();
-  return { ssm, imagebuilder, sns, ib, topic, statuses, reset };
+  return { ssm, imagebuilder, sns, ec2, ib, topic, statuses, reset };
 }
 
 export function options(address: string, extra: Partial<VersionCheckOptions> = {}): VersionCheckOptions {
@@ -68,6 +72,7 @@ export function options(address: string, extra: Partial<VersionCheckOptions> = {
     schedulerApiAddress: address,
     stateParameter: STATE_PARAMETER,
     buildVersionParameter: BUILD_VERSION_PARAMETER,
+    currentAmiParameter: CURRENT_AMI_PARAMETER,
     imagePipelineArn: PIPELINE_ARN,
     topicArn: TOPIC_ARN,
     limits: { timeoutMs: 1000 },

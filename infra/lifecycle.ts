@@ -1,0 +1,265 @@
+import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { WorkerConfig } from './config';
+import type { WorkerFleet } from './fleet';
+import { WorkerFunction } from './lambda';
+import { STACK_TAG } from './names';
+import type { Notifications } from './notifications';
+import { deadLetterQueue } from './queues';
+import { WorkerStateMachine } from './state-machine';
+
+export interface LifecycleProps {
+  config: WorkerConfig;
+  fleet: WorkerFleet;
+  notifications: Notifications;
+  logRetention: logs.RetentionDays;
+}
+
+/** Events from Auto Scaling and EC2 are best effort and land within seconds: older ones are stale. */
+const EVENT_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours(1) };
+
+/**
+ * The lifecycle of a worker: the launch gate (instance-launch), the drain (instance-drain), and the
+ * answer to Spot interruptions (spot-interruption), each started by the events of this group only.
+ */
+export class Lifecycle extends Construct {
+  readonly launch: WorkerStateMachine;
+  readonly drain: WorkerStateMachine;
+  readonly spot: WorkerFunction;
+  readonly deadline: WorkerFunction;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: LifecycleProps) {
+    super(scope, id);
+    const { config, fleet, notifications, logRetention } = props;
+    const stack = Stack.of(this);
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
+
+    this.deadline = new WorkerFunction(this, 'Deadline', {
+      name: 'lifecycle-deadline',
+      description: 'Deadline of a lifecycle action: its start plus its allowed time',
+      logRetention,
+      timeout: Duration.seconds(10),
+      memorySize: 128,
+    });
+
+    const common = {
+      GroupName: fleet.groupName,
+      DeadlineFunctionArn: this.deadline.function.functionArn,
+      TopicArn: notifications.topic.topicArn,
+    };
+    this.launch = new WorkerStateMachine(this, 'Launch', {
+      name: 'instance-launch',
+      substitutions: {
+        ...common,
+        LaunchHookName: fleet.launchHookName,
+        BootTimeoutSeconds: String(config.bootTimeout),
+      },
+      // The action's own time plus room for the last poll and the decision; the hook outlives it.
+      timeout: Duration.seconds(config.bootTimeout + 900),
+      logRetention,
+    });
+    this.drain = new WorkerStateMachine(this, 'Drain', {
+      name: 'instance-drain',
+      substitutions: {
+        ...common,
+        TerminateHookName: fleet.terminateHookName,
+        DrainTimeoutSeconds: String(config.drainTimeout),
+      },
+      timeout: Duration.seconds(config.drainTimeout + 900),
+      logRetention,
+    });
+
+    const groupArn = stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
+    });
+    const machines: Array<[WorkerStateMachine, string[]]> = [
+      [this.launch, ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:DetachInstances']],
+      [this.drain, ['autoscaling:RecordLifecycleActionHeartbeat']],
+    ];
+    for (const [machine, groupActions] of machines) {
+      this.deadline.function.grantInvoke(machine.role);
+      notifications.grantPublish(machine.role);
+      this.grantLifecycleActions(machine.role, groupArn, groupActions);
+      this.grantRunCommand(machine.role);
+      machine.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadInstancesAndCommandResults',
+          // No resource-level permissions exist for these reads.
+          actions: ['ec2:DescribeInstances', 'ssm:GetCommandInvocation'],
+          resources: ['*'],
+        }),
+      );
+    }
+    this.launch.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadKeeprunningTag', actions: ['ec2:DescribeTags'], resources: ['*'] }),
+    );
+    this.grantTagInstances(this.launch.role, ['external-worker:kept', 'external-worker:kept-since']);
+    this.drain.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAgentStatus',
+        actions: ['ssm:DescribeInstanceInformation'],
+        resources: ['*'],
+      }),
+    );
+
+    this.spot = new WorkerFunction(this, 'SpotInterruption', {
+      name: 'spot-interruption',
+      description:
+        'Retires and replaces a worker on a Spot interruption warning; counts rebalance recommendations',
+      logRetention,
+      environment: { GROUP_NAME: fleet.groupName, LAUNCH_HOOK_NAME: fleet.launchHookName },
+      unscopedActions: ['autoscaling:DescribeAutoScalingInstances', 'ec2:DescribeTags'],
+    });
+    this.grantLifecycleActions(this.spot.role, groupArn, [
+      'autoscaling:DetachInstances',
+      'autoscaling:SetInstanceHealth',
+    ]);
+    this.grantRunCommand(this.spot.role);
+    this.grantTagInstances(this.spot.role, ['external-worker:interrupted']);
+    this.spot.function.configureAsyncInvoke({
+      retryAttempts: 2,
+      // Past the two-minute warning the instance is gone: an older event has nothing left to act on.
+      maxEventAge: Duration.minutes(10),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+
+    this.rules(fleet);
+    this.acknowledge(fleet.groupName);
+  }
+
+  private rules(fleet: WorkerFleet): void {
+    const lifecycleRule = (id: string, detailType: string, hookName: string, machine: WorkerStateMachine) =>
+      new events.Rule(this, id, {
+        description: `${detailType} of ${fleet.groupName} (${hookName})`,
+        eventPattern: {
+          source: ['aws.autoscaling'],
+          detailType: [detailType],
+          detail: { AutoScalingGroupName: [fleet.groupName], LifecycleHookName: [hookName] },
+        },
+        targets: [
+          new targets.SfnStateMachine(machine.stateMachine, {
+            deadLetterQueue: this.deadLetterQueue,
+            ...EVENT_RETRY,
+          }),
+        ],
+      });
+    lifecycleRule('LaunchRule', 'EC2 Instance-launch Lifecycle Action', fleet.launchHookName, this.launch);
+    lifecycleRule(
+      'DrainRule',
+      'EC2 Instance-terminate Lifecycle Action',
+      fleet.terminateHookName,
+      this.drain,
+    );
+    new events.Rule(this, 'SpotRule', {
+      description: `Spot interruption warnings and rebalance recommendations (the function keeps those of ${fleet.groupName})`,
+      eventPattern: {
+        source: ['aws.ec2'],
+        detailType: ['EC2 Spot Instance Interruption Warning', 'EC2 Instance Rebalance Recommendation'],
+      },
+      targets: [
+        new targets.LambdaFunction(this.spot.function, {
+          deadLetterQueue: this.deadLetterQueue,
+          retryAttempts: 2,
+          maxEventAge: Duration.minutes(10),
+        }),
+      ],
+    });
+  }
+
+  private grantLifecycleActions(grantee: iam.IGrantable, groupArn: string, extra: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['autoscaling:CompleteLifecycleAction', ...extra],
+        resources: [groupArn],
+      }),
+    );
+  }
+
+  /** Run Command on this stack's instances only, with the one document the lifecycle uses. */
+  private grantRunCommand(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunCommandOnThisStacksInstances',
+        actions: ['ssm:SendCommand'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: { StringEquals: { [`ssm:resourceTag/${STACK_TAG}`]: stack.stackName } },
+      }),
+    );
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RunShellScriptDocument',
+        actions: ['ssm:SendCommand'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            account: '',
+            resource: 'document',
+            resourceName: 'AWS-RunShellScript',
+          }),
+        ],
+      }),
+    );
+  }
+
+  /** Only the given tag keys, only on this stack's instances. */
+  private grantTagInstances(grantee: iam.IGrantable, keys: string[]): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagThisStacksInstances',
+        actions: ['ec2:CreateTags'],
+        resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: Stack.of(this).stackName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': keys },
+        },
+      }),
+    );
+  }
+
+  private acknowledge(groupName: string): void {
+    const stack = Stack.of(this);
+    const region = stack.region;
+    const deadlineId = stack.getLogicalId(this.deadline.function.node.defaultChild as CfnElement);
+    const findings: Array<[string, string]> = [
+      [
+        `Resource::arn:aws:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${groupName}`,
+        'The group ARN holds a generated id: the group is named exactly, the id is the wildcard.',
+      ],
+      [
+        `Resource::arn:aws:ec2:${region}:<AWS::AccountId>:instance/*`,
+        'Instances are created at run time; Run Command and tagging are limited to those carrying this stack tag.',
+      ],
+      [
+        'Resource::*',
+        'DescribeInstances, DescribeTags, GetCommandInvocation and DescribeInstanceInformation have no resource-level permissions.',
+      ],
+    ];
+    const stateMachineFindings: Array<[string, string]> = [
+      [
+        `Resource::<${deadlineId}.Arn>:*`,
+        'Invoking the deadline function, any of its versions (as grantInvoke does).',
+      ],
+      [
+        'Action::kms:GenerateDataKey*',
+        'Publishing to the encrypted notification topic needs data keys of its key.',
+      ],
+    ];
+    for (const role of [this.launch.role, this.drain.role, this.spot.role]) {
+      const own = role === this.spot.role ? findings : [...findings, ...stateMachineFindings];
+      for (const [finding, reason] of own) {
+        Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+      }
+    }
+  }
+}

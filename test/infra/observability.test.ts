@@ -1,0 +1,129 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { FLOW_OUTCOMES, type Flow, flowMetricNames } from '../../functions/flow-metrics/outcomes';
+import { METRIC } from '../../functions/lib/metric-names';
+import { synth } from '../support/stack';
+
+const FUNCTIONS = path.join(__dirname, '..', '..', 'functions');
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sources(full);
+    return entry.name.endsWith('.ts') ? [fs.readFileSync(full, 'utf8')] : [];
+  });
+}
+
+/** Metric names the code really emits: the METRIC constants it uses, and the flow outcomes. */
+function emittedNames(): Set<string> {
+  const code = sources(FUNCTIONS).join('\n');
+  const used = Object.entries(METRIC)
+    .filter(([key]) => code.includes(`METRIC.${key}`))
+    .map(([, name]) => name);
+  const flows = (Object.keys(FLOW_OUTCOMES) as Flow[]).flatMap(flowMetricNames);
+  return new Set([...used, ...flows]);
+}
+
+/** Names of the ExternalWorker metrics a dashboard body refers to. */
+function dashboardMetricNames(body: unknown): string[] {
+  const text = JSON.stringify(body);
+  return [...text.matchAll(/\[\\"ExternalWorker\\",\\"([A-Za-z]+)\\"/g)].map((m) => m[1] as string);
+}
+
+describe('observability', () => {
+  const { template, config } = synth();
+
+  test('every metric name of the registry is emitted somewhere in the code', () => {
+    const code = sources(FUNCTIONS).join('\n');
+    const unused = Object.keys(METRIC).filter((key) => !code.includes(`METRIC.${key}`));
+    expect(unused).toEqual([]);
+  });
+
+  test('the dashboard graphs only metrics that the functions emit', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+      Properties: { DashboardBody: unknown };
+    }>;
+    const names = dashboardMetricNames(dashboard?.Properties.DashboardBody);
+    expect(names.length).toBeGreaterThan(10);
+    const emitted = emittedNames();
+    expect(names.filter((name) => !emitted.has(name))).toEqual([]);
+    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('GroupInServiceInstances');
+    // The worker log group, by reference, in the log query widget.
+    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toMatch(/SOURCE.{0,12}FleetWorkerLogs/);
+  });
+
+  test('every alarm notifies the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+      Properties: { AlarmActions: unknown[] };
+    }>;
+    expect(alarms.length).toBeGreaterThan(4);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^NotificationsTopic/) }]);
+    }
+  });
+
+  test('version check failing three times in a row', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.versionCheckFailed,
+      Namespace: 'ExternalWorker',
+      Dimensions: [{ Name: 'Stack', Value: 'external-worker-prod' }],
+      Period: config.versionCheckInterval,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+
+  test('a failed build, and the fleet behind the scheduler for longer than the tolerance', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.buildFailed,
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: METRIC.fleetVersionBehind,
+      Statistic: 'Minimum',
+      Period: 300,
+      EvaluationPeriods: config.versionLagTolerance / 300,
+    });
+  });
+
+  test('the group below its desired capacity for 30 minutes', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      EvaluationPeriods: 6,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'desired - inService' }),
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({ MetricName: 'GroupDesiredCapacity', Namespace: 'AWS/AutoScaling' }),
+          }),
+        }),
+      ]),
+    });
+  });
+
+  test('any dead-letter queue not empty', () => {
+    const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
+    expect(queues.length).toBeGreaterThan(0);
+    for (const queue of queues) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+      });
+    }
+  });
+
+  test('every asynchronous target has a dead-letter queue', () => {
+    for (const rule of Object.values(template.findResources('AWS::Events::Rule')) as Array<{
+      Properties: { Targets: Array<Record<string, unknown>> };
+    }>) {
+      for (const target of rule.Properties.Targets) expect(target.DeadLetterConfig).toBeDefined();
+    }
+    for (const schedule of Object.values(template.findResources('AWS::Scheduler::Schedule')) as Array<{
+      Properties: { Target: Record<string, unknown> };
+    }>) {
+      expect(schedule.Properties.Target.DeadLetterConfig).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeTagsCommand } from '@aws-sdk/client-ec2';
+import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
+import { createMotoGroup } from './lifecycle-fakes';
+import {
+  type LifecycleWorld,
+  lifecycleEvent,
+  lifecycleWorld,
+  runLifecycle,
+  steppingClock,
+} from './lifecycle-run';
+
+export const LAUNCH_EVENT_TIME = '2026-01-10T08:00:00.000Z';
+export const LAUNCH_HOOK = 'test-launch';
+let groupCount = 0;
+
+/** A new group in moto with one instance, its open launch action, and the event that announces it. */
+export async function openLaunchGate(tags: Record<string, string> = {}) {
+  groupCount += 1;
+  const groupName = `launch-${groupCount}`;
+  const [id] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'test', ...tags });
+  const instanceId = id as string;
+  const world = lifecycleWorld();
+  const token = `token-${groupCount}`;
+  world.actions.open({ groupName, hookName: LAUNCH_HOOK, instanceId, token });
+  const event = lifecycleEvent('launch', {
+    groupName,
+    hookName: LAUNCH_HOOK,
+    instanceId,
+    token,
+    time: LAUNCH_EVENT_TIME,
+  });
+  const run = (substitutions: Record<string, string> = {}) =>
+    runLifecycle('instance-launch', event, {
+      substitutions: {
+        GroupName: groupName,
+        LaunchHookName: LAUNCH_HOOK,
+        BootTimeoutSeconds: '900',
+        ...substitutions,
+      },
+      clock: steppingClock(LAUNCH_EVENT_TIME, 10),
+    });
+  return { world, groupName, instanceId, token, event, run };
+}
+
+/** The notifications sent, each checked against SNS's limit on subjects. */
+export function publishedOn(world: LifecycleWorld): PublishCommandInput[] {
+  const messages = world.sns
+    .commandCalls(PublishCommand as never)
+    .map((call: { args: [{ input: unknown }] }) => call.args[0].input as PublishCommandInput);
+  for (const message of messages) expect(message.Subject?.length ?? 0).toBeLessThanOrEqual(100);
+  return messages;
+}
+
+export async function instanceTags(
+  world: LifecycleWorld,
+  instanceId: string,
+): Promise<Record<string, string>> {
+  const answer = (await world.viaMoto(DescribeTagsCommand)({
+    Filters: [{ Name: 'resource-id', Values: [instanceId] }],
+  })) as { Tags?: Array<{ Key: string; Value: string }> };
+  return Object.fromEntries((answer.Tags ?? []).map((t) => [t.Key, t.Value]));
+}
+
+export async function groupInstances(
+  world: LifecycleWorld,
+  groupName: string,
+): Promise<{ ids: string[]; desired?: number }> {
+  const answer = (await world.viaMoto(DescribeAutoScalingGroupsCommand)({
+    AutoScalingGroupNames: [groupName],
+  })) as {
+    AutoScalingGroups?: Array<{ DesiredCapacity?: number; Instances?: Array<{ InstanceId?: string }> }>;
+  };
+  const group = answer.AutoScalingGroups?.[0];
+  return {
+    ids: (group?.Instances ?? []).map((i) => i.InstanceId as string),
+    desired: group?.DesiredCapacity,
+  };
+}

@@ -1,0 +1,257 @@
+import {
+  AutoScalingClient,
+  CompleteLifecycleActionCommand,
+  type CompleteLifecycleActionCommandInput,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  RecordLifecycleActionHeartbeatCommand,
+  type RecordLifecycleActionHeartbeatCommandInput,
+} from '@aws-sdk/client-auto-scaling';
+import { CreateLaunchTemplateCommand, CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  GetCommandInvocationCommand,
+  type GetCommandInvocationCommandInput,
+  InvalidInstanceId,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+  type SendCommandCommandInput,
+} from '@aws-sdk/client-ssm';
+import type { MetadataBearer } from '@smithy/types';
+import type { AwsStub } from 'aws-sdk-client-mock';
+
+/** A client mock of any service. */
+export type AnyStub = AwsStub<object, MetadataBearer, object>;
+/** What a mocked command does instead of the call. */
+export type Fake = Parameters<AnyStub['callsFake']>[0];
+
+/** An unmodeled AWS error as the SDK raises it: a code as name, a plain Error as class. */
+export function awsError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { name: code, Code: code });
+}
+
+export const throttled = (code = 'Throttling') => awsError(code, 'Rate exceeded');
+
+type Sender = (this: unknown, command: unknown) => Promise<unknown>;
+type CommandClass = new (input: never) => unknown;
+
+/**
+ * Sends `CommandClass` with the SDK's original `send`, past aws-sdk-client-mock: capture
+ * `original` before mockClient(), then `stub.on(X).callsFake(forward(original, client, X))` routes
+ * the calls moto implements to moto, while the others stay mocked.
+ */
+export function forward(original: Sender, client: object, CommandClass: CommandClass) {
+  return (input: unknown) => original.call(client, new CommandClass(input as never));
+}
+
+/** Mocks `stub`'s client for every command but these, which reach moto. */
+export function forwardToMoto(
+  stub: AnyStub,
+  original: Sender,
+  client: object,
+  commands: CommandClass[],
+): void {
+  for (const CommandClass of commands) {
+    stub.on(CommandClass as never).callsFake(forward(original, client, CommandClass));
+  }
+}
+
+interface LifecycleAction {
+  groupName: string;
+  hookName: string;
+  instanceId: string;
+  token: string;
+  result?: string;
+  heartbeats: number;
+}
+
+/**
+ * Lifecycle actions as Auto Scaling keeps them (moto does not implement completing them): an
+ * action is active until completed once; after that any completion or heartbeat gets
+ * "No active Lifecycle Action found".
+ */
+export class FakeLifecycleActions {
+  readonly actions: LifecycleAction[] = [];
+
+  open(action: Omit<LifecycleAction, 'heartbeats'>): void {
+    this.actions.push({ ...action, heartbeats: 0 });
+  }
+
+  resultOf(token: string): string | undefined {
+    return this.actions.find((a) => a.token === token)?.result;
+  }
+
+  heartbeatsOf(token: string): number {
+    return this.actions.find((a) => a.token === token)?.heartbeats ?? 0;
+  }
+
+  private active(input: {
+    LifecycleActionToken?: string;
+    InstanceId?: string;
+    LifecycleHookName?: string;
+    AutoScalingGroupName?: string;
+  }): LifecycleAction {
+    const action = this.actions.find(
+      (a) =>
+        a.result === undefined &&
+        a.hookName === input.LifecycleHookName &&
+        a.groupName === input.AutoScalingGroupName &&
+        (input.LifecycleActionToken
+          ? a.token === input.LifecycleActionToken
+          : a.instanceId === input.InstanceId),
+    );
+    if (!action) {
+      const by = input.LifecycleActionToken
+        ? `token ${input.LifecycleActionToken}`
+        : `instance ID ${input.InstanceId}`;
+      throw awsError('ValidationError', `No active Lifecycle Action found with ${by}`);
+    }
+    return action;
+  }
+
+  complete = async (input: CompleteLifecycleActionCommandInput) => {
+    this.active(input).result = input.LifecycleActionResult;
+    return {};
+  };
+
+  heartbeat = async (input: RecordLifecycleActionHeartbeatCommandInput) => {
+    this.active(input).heartbeats += 1;
+    return {};
+  };
+
+  install(stub: AnyStub): void {
+    stub.on(CompleteLifecycleActionCommand as never).callsFake(this.complete);
+    stub.on(RecordLifecycleActionHeartbeatCommand as never).callsFake(this.heartbeat);
+  }
+}
+
+export interface BootStatus {
+  status: string;
+  step?: string;
+  message?: string;
+}
+
+/** What the simulated instance's SSM agent sees and answers. */
+export interface FakeInstance {
+  /** SSM agent registered? A function of the SendCommand attempt (1, 2, …). */
+  registered: (attempt: number) => boolean;
+  /** The boot status file at the n-th answered check; undefined = absent. */
+  bootStatus: (check: number) => BootStatus | undefined;
+  keeprunningFile: boolean;
+  /** Is concourse-worker active at the n-th drain check? */
+  workerRunning: (check: number) => boolean;
+  /** Command status to answer before Success, for the n-th command. */
+  inProgress?: (command: number) => boolean;
+}
+
+export function fakeInstance(overrides: Partial<FakeInstance> = {}): FakeInstance {
+  return {
+    registered: () => true,
+    bootStatus: () => ({ status: 'ok', step: 'done', message: 'worker started' }),
+    keeprunningFile: false,
+    workerRunning: () => false,
+    ...overrides,
+  };
+}
+
+/** SSM Run Command as an agent on `instance` would answer it: the scripts the state machines send. */
+export class FakeRunCommand {
+  readonly commands: Array<{ id: string; instanceId: string; script: string }> = [];
+  private attempts = 0;
+  private bootChecks = 0;
+  private drainChecks = 0;
+  private readonly answers = new Map<string, string>();
+
+  constructor(readonly instance: FakeInstance) {}
+
+  send = async (input: SendCommandCommandInput) => {
+    this.attempts += 1;
+    if (!this.instance.registered(this.attempts)) {
+      throw new InvalidInstanceId({ message: 'Instances not in a valid state for account', $metadata: {} });
+    }
+    const id = `cmd-${this.commands.length + 1}`;
+    const script = (input.Parameters?.commands ?? []).join('\n');
+    this.commands.push({ id, instanceId: input.InstanceIds?.[0] ?? '', script });
+    return { Command: { CommandId: id, Status: 'Pending' } };
+  };
+
+  get = async (input: GetCommandInvocationCommandInput) => {
+    const index = this.commands.findIndex((c) => c.id === input.CommandId);
+    const command = this.commands[index];
+    if (!command) throw new InvocationDoesNotExist({ message: 'no invocation', $metadata: {} });
+    if (this.instance.inProgress?.(index + 1)) return { Status: 'InProgress', StandardOutputContent: '' };
+    let output = this.answers.get(command.id);
+    if (output === undefined) {
+      output = this.answer(command.script);
+      this.answers.set(command.id, output);
+    }
+    return { Status: 'Success', ResponseCode: 0, StandardOutputContent: output };
+  };
+
+  private answer(script: string): string {
+    if (script.includes('boot-status.json')) {
+      this.bootChecks += 1;
+      const boot = this.instance.bootStatus(this.bootChecks);
+      return JSON.stringify({
+        status: boot?.status ?? 'absent',
+        step: boot?.step ?? '',
+        message: boot ? (boot.message ?? '') : 'boot status file absent: boot not started yet',
+        keeprunning: this.instance.keeprunningFile,
+      });
+    }
+    if (script.includes('systemctl is-active')) {
+      this.drainChecks += 1;
+      return this.instance.workerRunning(this.drainChecks) ? 'running' : 'exited';
+    }
+    return '';
+  }
+
+  scripts(): string[] {
+    return this.commands.map((c) => c.script);
+  }
+
+  install(stub: AnyStub): void {
+    stub.on(SendCommandCommand as never).callsFake(this.send);
+    stub.on(GetCommandInvocationCommand as never).callsFake(this.get);
+  }
+}
+
+/** A launch template and a group with `count` running instances in moto; returns the instance ids. */
+export async function createMotoGroup(
+  groupName: string,
+  count: number,
+  tags: Record<string, string> = {},
+): Promise<string[]> {
+  const ec2 = new EC2Client({});
+  const autoscaling = new AutoScalingClient({});
+  const template = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: `${groupName}-lt`,
+      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro' },
+    }),
+  );
+  await autoscaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: groupName,
+      LaunchTemplate: { LaunchTemplateId: template.LaunchTemplate?.LaunchTemplateId, Version: '$Latest' },
+      MinSize: 0,
+      MaxSize: count + 2,
+      DesiredCapacity: count,
+      AvailabilityZones: ['eu-west-1a'],
+      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
+    }),
+  );
+  const groups = await autoscaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+  );
+  const ids = (groups.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId as string);
+  // moto does not propagate group tags to instances: tag them as EC2 would at launch.
+  if (ids.length && Object.keys(tags).length) {
+    await ec2.send(
+      new CreateTagsCommand({
+        Resources: ids,
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+  }
+  return ids;
+}
