@@ -8,6 +8,8 @@ module.exports = {
   },
   // middy and a few other dependencies ship ESM only; jest's module system needs them as CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!(@middy|aws-local-stepfunctions|asl-validator)/)'],
+  // middy's packages export an `import` condition only, which jest's CommonJS resolver does not try.
+  moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 60000,
