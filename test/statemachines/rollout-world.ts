@@ -126,10 +126,20 @@ export function imageEvent(status: string, reason?: string): Record<string, unkn
   };
 }
 
+/** An error as AWS throttling surfaces it in the SDK: a code, no modeled class. */
+export function throttling(code: string): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: code });
+}
+
 /** Image Builder: GetImage answers the AMI of the world; DeleteImage succeeds. */
-export function mockImageBuilder(amiId: string): AwsClientStub<ImagebuilderClient> {
+export function mockImageBuilder(
+  amiId: string,
+  throttleFirstCall = false,
+): AwsClientStub<ImagebuilderClient> {
   const mock = mockClient(ImagebuilderClient);
-  mock.on(GetImageCommand, { imageBuildVersionArn: IMAGE_ARN }).resolves({
+  const getImage = mock.on(GetImageCommand, { imageBuildVersionArn: IMAGE_ARN });
+  if (throttleFirstCall) getImage.rejectsOnce(throttling('ThrottlingException'));
+  getImage.resolves({
     image: {
       arn: IMAGE_ARN,
       state: { status: 'AVAILABLE' },
@@ -165,16 +175,21 @@ export class RefreshService {
   failure: Partial<InstanceRefresh> = {};
   private readonly real = new AutoScalingClient({});
 
-  constructor() {
+  /** With `throttleFirstCalls`, the first call of each command fails with Throttling. */
+  constructor(options: { throttleFirstCalls?: boolean } = {}) {
     this.mock = mockClient(AutoScalingClient);
-    this.mock.on(StartInstanceRefreshCommand).callsFake((input) => this.start(input));
-    this.mock.on(DescribeInstanceRefreshesCommand).callsFake((input) => this.describe(input));
-    this.mock
-      .on(DescribeAutoScalingGroupsCommand)
-      .callsFake((input) => this.pass(new DescribeAutoScalingGroupsCommand(input)));
-    this.mock
-      .on(UpdateAutoScalingGroupCommand)
-      .callsFake((input) => this.pass(new UpdateAutoScalingGroupCommand(input)));
+    const first = options.throttleFirstCalls ? throttling('Throttling') : undefined;
+    const start = this.mock.on(StartInstanceRefreshCommand);
+    const describe = this.mock.on(DescribeInstanceRefreshesCommand);
+    const groups = this.mock.on(DescribeAutoScalingGroupsCommand);
+    const update = this.mock.on(UpdateAutoScalingGroupCommand);
+    if (first) {
+      for (const behavior of [start, describe, groups, update]) behavior.rejectsOnce(first);
+    }
+    start.callsFake((input) => this.start(input));
+    describe.callsFake((input) => this.describe(input));
+    groups.callsFake((input) => this.pass(new DescribeAutoScalingGroupsCommand(input)));
+    update.callsFake((input) => this.pass(new UpdateAutoScalingGroupCommand(input)));
   }
 
   pass(command: object): Promise<unknown> {
