@@ -3,11 +3,13 @@ import { CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
+import { AmiRetention } from './ami-retention';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { WorkerFleet } from './fleet';
-import { STACK_TAG } from './names';
+import { STACK_TAG, workerImageName } from './names';
 import { Notifications } from './notifications';
+import { ImageRollout } from './rollout';
 
 export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
@@ -17,6 +19,8 @@ export interface ExternalWorkerStackProps extends StackProps {
 export class ExternalWorkerStack extends Stack {
   readonly fleet: WorkerFleet;
   readonly notifications: Notifications;
+  readonly retention: AmiRetention;
+  readonly rollout: ImageRollout;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -39,6 +43,16 @@ export class ExternalWorkerStack extends Stack {
       stackName: config.stackName,
       email: config.notificationEmail,
     });
+    const imageName = workerImageName(config);
+    this.retention = new AmiRetention(this, 'AmiRetention', { config, imageName, logRetention });
+    this.rollout = new ImageRollout(this, 'Rollout', {
+      config,
+      fleet: this.fleet,
+      notifications: this.notifications,
+      retention: this.retention.function,
+      imageName,
+      logRetention,
+    });
 
     new CfnOutput(this, 'WorkersSecurityGroupId', {
       description: 'Security group of the workers',
@@ -51,6 +65,10 @@ export class ExternalWorkerStack extends Stack {
     new CfnOutput(this, 'NotificationTopicArn', {
       description: 'SNS topic of failures, rollbacks and alarms',
       value: this.notifications.topic.topicArn,
+    });
+    new CfnOutput(this, 'ImageRolloutStateMachineArn', {
+      description: 'State machine rolling new AMIs (and deploys) out to the workers',
+      value: this.rollout.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'WorkerLogGroup', {
       description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',

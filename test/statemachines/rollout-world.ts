@@ -103,7 +103,7 @@ export async function buildWorld(desired: number): Promise<World> {
       TopicArn: topicArn,
       StackName: STACK,
       CurrentAmiParameter: CURRENT_AMI_PARAMETER,
-      PinnedAmiId: '',
+      PinnedAmiId: 'none',
       MinHealthyPercentage: '90',
       MaxHealthyPercentage: '190',
       RetentionFunctionArn: RETENTION_ARN,
