@@ -129,9 +129,18 @@ export class ImageRollout extends Construct {
       }),
       new iam.PolicyStatement({
         sid: 'VersionThisLaunchTemplate',
-        // Auto Scaling checks that the caller may launch from the template it is given.
-        actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate', 'ec2:RunInstances'],
+        actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate'],
         resources: [templateArn],
+      }),
+      // Auto Scaling checks that whoever points the group at a template may launch from it.
+      new iam.PolicyStatement({
+        sid: 'LaunchFromThisTemplateOnly',
+        actions: ['ec2:RunInstances'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'ec2:LaunchTemplate': templateArn },
+          Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
+        },
       }),
       new iam.PolicyStatement({
         sid: 'PassWorkerRole',
@@ -180,7 +189,7 @@ export class ImageRollout extends Construct {
     const acknowledgements: Array<[string, string]> = [
       [
         'Resource::*',
-        'Describe calls of Auto Scaling and EC2 have no resource-level permissions; GetImage reads any image of this stack, named by the event.',
+        'Describe calls of Auto Scaling and EC2 have no resource-level permissions; GetImage reads the image the event names; RunInstances only through this launch template (condition).',
       ],
       [
         `Resource::arn:aws:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`,

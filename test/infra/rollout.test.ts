@@ -95,6 +95,9 @@ describe('image-rollout wiring', () => {
     expect(resolved(bySid('VersionThisLaunchTemplate').Resource)).toContain(
       `:launch-template/",{"Ref":"${stack.getLogicalId(stack.fleet.launchTemplate)}"}`,
     );
+    expect(resolved(bySid('LaunchFromThisTemplateOnly').Condition)).toContain(
+      `:launch-template/",{"Ref":"${stack.getLogicalId(stack.fleet.launchTemplate)}"}`,
+    );
     expect(bySid('TagThisStacksAmis').Condition).toEqual({
       StringEquals: { 'ec2:ResourceTag/external-worker:stack': 'external-worker-prod' },
       'ForAllValues:StringEquals': {
@@ -113,7 +116,9 @@ describe('image-rollout wiring', () => {
     expect(publish.Resource).toEqual({
       Ref: stack.getLogicalId(stack.notifications.topic.node.defaultChild as never),
     });
-    const unscoped = statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
+    const unscoped = statements
+      .filter((s) => s.Resource === '*' && !s.Condition)
+      .flatMap((s) => [s.Action].flat());
     // Besides the describes: X-Ray and the log delivery of Step Functions (no resource-level permissions).
     const allowed =
       /^(autoscaling|ec2):Describe|^imagebuilder:GetImage$|^xray:|^logs:\w+(Deliver|Deliveries|Polic|LogGroups)/;
