@@ -43,9 +43,9 @@ afterEach(() => {
   for (const mock of restore.splice(0)) mock.restore();
 });
 
-async function setUp(desired: number, options: { throttle?: boolean } = {}) {
+async function setUp(desired: number, options: { throttle?: boolean; mixed?: boolean } = {}) {
   await moto.reset();
-  world = await buildWorld(desired);
+  world = await buildWorld(desired, { mixed: options.mixed });
   if (options.throttle) restore.push(...mockAllThrottledOnce());
   const refreshes = new RefreshService({ throttleFirstCalls: options.throttle });
   const imagebuilder: AwsClientStub<ImagebuilderClient> = mockImageBuilder(world.newAmi, options.throttle);
@@ -66,7 +66,9 @@ async function groupVersion(): Promise<string | undefined> {
   const { AutoScalingGroups = [] } = await world.asg.send(
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }),
   );
-  return AutoScalingGroups[0]?.LaunchTemplate?.Version;
+  const group = AutoScalingGroups[0];
+  return (group?.LaunchTemplate ?? group?.MixedInstancesPolicy?.LaunchTemplate?.LaunchTemplateSpecification)
+    ?.Version;
 }
 
 const currentAmi = async () =>
@@ -91,6 +93,27 @@ describe('image-rollout: special fleets', () => {
     expect(await currentAmi()).toBe(world.newAmi);
     expect(execution.lambdaCalls).toHaveLength(1);
   });
+
+  test.each([2, 0])(
+    'a mixed instances group of %i moves through its mixed instances policy',
+    async (desired) => {
+      const refreshes = await setUp(desired, { mixed: true });
+      const execution = await run(world.event);
+      expect(execution.status).toBe('SUCCEEDED');
+      const policy = {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { LaunchTemplateId: world.launchTemplateId, Version: '2' },
+          Overrides: [{ InstanceType: 't3.micro' }, { InstanceType: 't3a.micro' }],
+        },
+        InstancesDistribution: expect.objectContaining({ OnDemandPercentageAboveBaseCapacity: 0 }),
+      };
+      if (desired > 0)
+        expect(refreshes.started[0]?.DesiredConfiguration).toEqual({ MixedInstancesPolicy: policy });
+      else expect(refreshes.started).toEqual([]);
+      expect(await groupVersion()).toBe('2');
+      expect(await currentAmi()).toBe(world.newAmi);
+    },
+  );
 
   test('a pinned workerAmiId: notified, nothing rolled out', async () => {
     const refreshes = await setUp(2);

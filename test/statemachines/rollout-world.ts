@@ -60,7 +60,7 @@ async function registerAmi(ec2: EC2Client, name: string, imageArn?: string): Pro
 }
 
 /** A group of `desired` instances on launch template version 1 (the old AMI), and a new AMI built. */
-export async function buildWorld(desired: number): Promise<World> {
+export async function buildWorld(desired: number, options: { mixed?: boolean } = {}): Promise<World> {
   const ec2 = new EC2Client({});
   const asg = new AutoScalingClient({});
   const oldAmi = await registerAmi(ec2, 'old');
@@ -81,7 +81,17 @@ export async function buildWorld(desired: number): Promise<World> {
       MinSize: 0,
       MaxSize: 6,
       DesiredCapacity: desired,
-      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+      ...(options.mixed
+        ? {
+            MixedInstancesPolicy: {
+              LaunchTemplate: {
+                LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: '1' },
+                Overrides: [{ InstanceType: 't3.micro' }, { InstanceType: 't3a.micro' }],
+              },
+              InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 },
+            },
+          }
+        : { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' } }),
       AvailabilityZones: ['eu-west-1a'],
     }),
   );
@@ -258,11 +268,11 @@ export class RefreshService {
       const next = refresh.script.shift();
       if (!next) continue;
       refresh.Status = next as InstanceRefresh['Status'];
-      if (next === 'Successful' && refresh.DesiredConfiguration?.LaunchTemplate) {
+      if (next === 'Successful' && refresh.DesiredConfiguration) {
         await this.pass(
           new UpdateAutoScalingGroupCommand({
             AutoScalingGroupName: refresh.AutoScalingGroupName,
-            LaunchTemplate: refresh.DesiredConfiguration.LaunchTemplate,
+            ...refresh.DesiredConfiguration,
           }),
         );
       }
