@@ -176,9 +176,19 @@ export class ImageRollout extends Construct {
           'ec2:DescribeImages',
           'ec2:DescribeTags',
           'ec2:DescribeLaunchTemplateVersions',
-          'imagebuilder:GetImage',
         ],
         resources: ['*'],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadThisStacksImages',
+        actions: ['imagebuilder:GetImage'],
+        resources: [
+          stack.formatArn({
+            service: 'imagebuilder',
+            resource: 'image',
+            resourceName: `${props.imageName}/*`,
+          }),
+        ],
       }),
     ];
     for (const statement of statements) role.addToPolicy(statement);
@@ -189,7 +199,11 @@ export class ImageRollout extends Construct {
     const acknowledgements: Array<[string, string]> = [
       [
         'Resource::*',
-        'Describe calls of Auto Scaling and EC2 have no resource-level permissions; GetImage reads the image the event names; RunInstances only through this launch template (condition).',
+        'Describe calls of Auto Scaling and EC2 have no resource-level permissions; RunInstances only through this launch template (condition).',
+      ],
+      [
+        `Resource::arn:aws:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
+        "Every version and build of this stack's Image Builder image.",
       ],
       [
         `Resource::arn:aws:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`,

@@ -98,6 +98,9 @@ describe('image-rollout wiring', () => {
     expect(resolved(bySid('LaunchFromThisTemplateOnly').Condition)).toContain(
       `:launch-template/",{"Ref":"${stack.getLogicalId(stack.fleet.launchTemplate)}"}`,
     );
+    expect(resolved(bySid('ReadThisStacksImages').Resource)).toContain(
+      ':image/external-worker-prod-worker/*',
+    );
     expect(bySid('TagThisStacksAmis').Condition).toEqual({
       StringEquals: { 'ec2:ResourceTag/external-worker:stack': 'external-worker-prod' },
       'ForAllValues:StringEquals': {
@@ -120,8 +123,7 @@ describe('image-rollout wiring', () => {
       .filter((s) => s.Resource === '*' && !s.Condition)
       .flatMap((s) => [s.Action].flat());
     // Besides the describes: X-Ray and the log delivery of Step Functions (no resource-level permissions).
-    const allowed =
-      /^(autoscaling|ec2):Describe|^imagebuilder:GetImage$|^xray:|^logs:\w+(Deliver|Deliveries|Polic|LogGroups)/;
+    const allowed = /^(autoscaling|ec2):Describe|^xray:|^logs:\w+(Deliver|Deliveries|Polic|LogGroups)/;
     for (const action of unscoped) expect(action).toMatch(allowed);
   });
 });
