@@ -8,9 +8,9 @@ module.exports = {
   },
   // middy and a few other dependencies ship ESM only; jest's module system needs them as CommonJS.
   transformIgnorePatterns: ['/node_modules/(?!(@middy|aws-local-stepfunctions|asl-validator)/)'],
-  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  // @middy/core exports an `import` condition only, which jest's CommonJS resolver does not follow.
+  // middy's packages export an `import` condition only, which jest's CommonJS resolver does not try.
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 60000,
 };

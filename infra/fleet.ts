@@ -72,7 +72,7 @@ export class WorkerFleet extends Construct {
     this.role = this.createRole(config, props.playbook);
     const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
 
-    const imageId = config.workerAmiId ?? this.currentAmi(config, inputs);
+    const imageId = config.workerAmiId ?? this.currentAmi(config, inputs, props.playbook);
     this.launchTemplate = new ec2.CfnLaunchTemplate(this, 'LaunchTemplate', {
       launchTemplateName: `${config.stackName}-worker`,
       launchTemplateData: this.launchTemplateData(config, inputs, props, profile.attrArn, imageId),
@@ -227,7 +227,7 @@ export class WorkerFleet extends Construct {
    * launch template or the group changes, so a deploy that touches them carries the AMI the last
    * rollout installed, never an older one.
    */
-  private currentAmi(config: WorkerConfig, inputs: DeployInputs): string {
+  private currentAmi(config: WorkerConfig, inputs: DeployInputs, playbook: s3assets.Asset): string {
     const resolver = new WorkerFunction(this, 'CurrentAmiResolver', {
       name: 'current-ami',
       description: 'Resolves the AMI a deploy puts in the worker launch template',
@@ -256,6 +256,8 @@ export class WorkerFleet extends Construct {
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(config))
       .update(fs.readFileSync(path.join(__dirname, 'userdata', 'bootstrap.sh')))
+      // The user data names the playbook asset: a playbook change is a launch template change too.
+      .update(playbook.assetHash)
       .digest('hex');
     const resource = new CustomResource(this, 'CurrentAmi', {
       serviceToken: resolver.function.functionArn,

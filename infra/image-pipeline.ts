@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
 import { PlaybookRebuild } from './playbook-rebuild';
 
 export interface WorkerImagePipelineProps {
@@ -58,7 +58,7 @@ export class WorkerImagePipeline extends Construct {
     const { config, playbook } = props;
     const stack = Stack.of(this);
     const parameters = runtimeParameters(config);
-    this.imageName = `${config.stackName}-worker`;
+    this.imageName = workerImageName(config);
     this.imageArnPattern = stack.formatArn({
       service: 'imagebuilder',
       resource: 'image',

@@ -5,6 +5,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../functions/lib/metric-names';
 import { BUNDLE_OPTIONS, functionEntry } from './bundling';
 
 export interface WorkerFunctionProps {
@@ -72,7 +73,7 @@ export class WorkerFunction extends Construct {
       environment: {
         STACK_NAME: stackName,
         POWERTOOLS_SERVICE_NAME: props.name,
-        POWERTOOLS_METRICS_NAMESPACE: 'ExternalWorker',
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
       },
       bundling: {

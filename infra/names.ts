@@ -20,3 +20,10 @@ export function runtimeParameters(config: WorkerConfig) {
     buildVersion: `${config.parameterPrefix}/build-version`,
   };
 }
+
+/**
+ * Name of the stack's Image Builder image (its recipe): images are
+ * `arn:aws:imagebuilder:<region>:<account>:image/<name>/<version>/<build>`. The rollout listens to
+ * these only, and the AMI retention deletes these only.
+ */
+export const workerImageName = (config: WorkerConfig): string => `${config.stackName}-worker`;

@@ -8,8 +8,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type Flow, flowMetricNames } from '../functions/flow-metrics/outcomes';
-import { METRIC } from '../functions/lib/metric-names';
-import { METRICS_NAMESPACE } from '../functions/lib/observability';
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../functions/lib/metric-names';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
@@ -83,7 +82,7 @@ export class Observability extends Construct {
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,
-      dimensionsMap: { Stack: this.stackName },
+      dimensionsMap: { service: METRICS_SERVICE, Stack: this.stackName },
       statistic,
       period,
     });
@@ -242,7 +241,12 @@ export class Observability extends Construct {
     );
     dashboard.addWidgets(
       graph('Flow durations (s)', ['RolloutDuration', 'LaunchDuration', 'DrainDuration'], 'Average'),
-      graph('Spot', [METRIC.spotInterruptions, METRIC.rebalanceRecommendations]),
+      graph('Spot', [
+        METRIC.spotInterruptions,
+        METRIC.spotReplacementsStarted,
+        METRIC.rebalanceRecommendations,
+      ]),
+      graph('AMI retention', [METRIC.amisDeleted, METRIC.snapshotsDeleted]),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

@@ -1,17 +1,20 @@
 import * as path from 'node:path';
-import { CfnOutput, Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
+import { AmiRetention } from './ami-retention';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { WorkerImagePipeline } from './image-pipeline';
 import { Lifecycle } from './lifecycle';
-import { runtimeParameters, STACK_TAG } from './names';
+import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
 import { Observability } from './observability';
+import { addOutputs } from './outputs';
+import { ImageRollout } from './rollout';
 import { VersionCheck } from './version-check';
 
 export interface ExternalWorkerStackProps extends StackProps {
@@ -24,8 +27,10 @@ export class ExternalWorkerStack extends Stack {
   readonly notifications: Notifications;
   readonly image: WorkerImagePipeline;
   readonly versionCheck: VersionCheck;
-  readonly destroy: DestroyWorkflow;
+  readonly retention: AmiRetention;
+  readonly rollout: ImageRollout;
   readonly lifecycle: Lifecycle;
+  readonly destroy: DestroyWorkflow;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -45,78 +50,50 @@ export class ExternalWorkerStack extends Stack {
 
     this.fleet = new WorkerFleet(this, 'Fleet', { config, inputs, playbook, logRetention });
     this.notifications = new Notifications(this, 'Notifications', { config });
+    const common = { config, logRetention };
+    const fleetAndTopic = { ...common, fleet: this.fleet, notifications: this.notifications };
+
     this.image = new WorkerImagePipeline(this, 'Image', {
-      config,
+      ...common,
       playbook,
       subnetId: Fn.select(0, inputs.subnetIds),
       vpcId: inputs.vpcId,
-      logRetention,
     });
     this.versionCheck = new VersionCheck(this, 'VersionCheck', {
-      config,
+      ...common,
       image: this.image,
       topic: this.notifications.topic,
-      logRetention,
     });
+    this.retention = new AmiRetention(this, 'AmiRetention', { ...common, imageName: this.image.imageName });
+    this.rollout = new ImageRollout(this, 'Rollout', {
+      ...fleetAndTopic,
+      retention: this.retention.function,
+      imageName: this.image.imageName,
+    });
+    this.lifecycle = new Lifecycle(this, 'Lifecycle', fleetAndTopic);
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
-      config,
-      fleet: this.fleet,
-      notifications: this.notifications,
+      ...fleetAndTopic,
+      // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
       scheduleNames: [this.versionCheck.scheduleName],
-      ruleNames: [],
-    });
-    this.lifecycle = new Lifecycle(this, 'Lifecycle', {
-      config,
-      fleet: this.fleet,
-      notifications: this.notifications,
-      logRetention,
+      ruleNames: [...this.rollout.ruleNames, this.retention.ruleName],
     });
 
     new Observability(this, 'Observability', {
-      config,
-      fleet: this.fleet,
-      notifications: this.notifications,
+      ...fleetAndTopic,
       flows: [
+        { flow: 'Rollout', stateMachine: this.rollout.stateMachine },
         { flow: 'Launch', stateMachine: this.lifecycle.launch.stateMachine },
         { flow: 'Drain', stateMachine: this.lifecycle.drain.stateMachine },
         { flow: 'Destroy', stateMachine: this.destroy.workflow.stateMachine },
       ],
-      deadLetterQueues: [this.versionCheck.deadLetterQueue, this.lifecycle.deadLetterQueue],
-      logRetention,
+      deadLetterQueues: [
+        this.versionCheck.deadLetterQueue,
+        this.retention.deadLetterQueue,
+        this.rollout.deadLetterQueue,
+        this.lifecycle.deadLetterQueue,
+      ],
     });
 
-    new CfnOutput(this, 'WorkersSecurityGroupId', {
-      description: 'Security group of the workers',
-      value: this.fleet.securityGroup.attrGroupId,
-    });
-    new CfnOutput(this, 'AutoScalingGroupName', {
-      description: 'Auto Scaling group of the workers',
-      value: this.fleet.groupName,
-    });
-    new CfnOutput(this, 'NotificationTopicArn', {
-      description: 'SNS topic of failures, rollbacks and alarms',
-      value: this.notifications.topic.topicArn,
-    });
-    new CfnOutput(this, 'LaunchStateMachineArn', {
-      description: 'Launch gate of the workers (instance-launch)',
-      value: this.lifecycle.launch.stateMachine.stateMachineArn,
-    });
-    new CfnOutput(this, 'DrainStateMachineArn', {
-      description: 'Drain of the workers (instance-drain)',
-      value: this.lifecycle.drain.stateMachine.stateMachineArn,
-    });
-    new CfnOutput(this, 'WorkerLogGroup', {
-      description: 'CloudWatch Logs group of the workers (boot log, worker log, syslog)',
-      value: this.fleet.logGroup.logGroupName,
-    });
-    new CfnOutput(this, 'ImagePipelineArn', {
-      description:
-        'Worker image pipeline; rebuild by hand: aws imagebuilder start-image-pipeline-execution --image-pipeline-arn <this>',
-      value: this.image.pipeline.attrArn,
-    });
-    new CfnOutput(this, 'VersionStateParameter', {
-      description: 'SSM parameter holding the version check state (see docs/image.md)',
-      value: runtimeParameters(config).versionState,
-    });
+    addOutputs(this, config);
   }
 }

@@ -15,6 +15,14 @@ export const FLOW_OUTCOMES = {
 } as const;
 export type Flow = keyof typeof FLOW_OUTCOMES;
 
+/**
+ * Executions that end in a Fail state on purpose, after having done their job (the rollout that
+ * rolled the fleet back and notified): their error names the outcome.
+ */
+const FAILURE_OUTCOMES: Partial<Record<Flow, Record<string, string>>> = {
+  Rollout: { RolloutFailed: 'rolledBack', ConfigRolloutFailed: 'rolledBack', ImageBuildFailed: 'failed' },
+};
+
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** Every metric name this module may emit, for dashboards and alarms. */
@@ -39,6 +47,7 @@ export const executionStatusChange = z.object({
     startDate: z.number(),
     stopDate: z.nullable(z.optional(z.number())),
     output: z.nullable(z.optional(z.string())),
+    error: z.nullable(z.optional(z.string())),
   }),
 });
 export type ExecutionStatusChange = z.infer<typeof executionStatusChange>;
@@ -68,7 +77,11 @@ export function measure(
   const base = { flow, durationSeconds, execution: detail.name };
   if (detail.status !== 'SUCCEEDED') {
     const status = { FAILED: 'Failed', TIMED_OUT: 'TimedOut', ABORTED: 'Aborted' }[detail.status];
-    return { ...base, counts: [`${flow}Execution${status}`] };
+    const outcome = detail.error ? FAILURE_OUTCOMES[flow]?.[detail.error] : undefined;
+    return {
+      ...base,
+      counts: [`${flow}Execution${status}`, ...(outcome ? [`${flow}${pascal(outcome)}`] : [])],
+    };
   }
   let parsed: unknown;
   try {

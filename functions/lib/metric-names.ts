@@ -1,3 +1,12 @@
+/** Namespace of every metric the control plane emits. */
+export const METRICS_NAMESPACE = 'ExternalWorker';
+
+/**
+ * Value of the `service` dimension of every metric: one for all functions, so that dashboards and
+ * alarms find a metric by its name and stack whichever function emits it.
+ */
+export const METRICS_SERVICE = 'external-worker';
+
 /**
  * Names of the metrics the functions emit (namespace `ExternalWorker`, dimension `Stack`), in one
  * place so that dashboards and alarms in infra/ refer to exactly what the code counts. Flow
@@ -32,6 +41,10 @@ export const METRIC = {
   spotEventsIgnored: 'SpotEventsIgnored',
   /** A Spot event seen again, or for an instance already leaving: nothing done. */
   spotEventsDuplicate: 'SpotEventsDuplicate',
+  /** AMIs deregistered by retention. */
+  amisDeleted: 'AmisDeleted',
+  /** Snapshots deleted by retention. */
+  snapshotsDeleted: 'SnapshotsDeleted',
   /** A rebalance recommendation for an instance of the group (Capacity Rebalancing acts on it). */
   rebalanceRecommendations: 'RebalanceRecommendations',
 } as const;

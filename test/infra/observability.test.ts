@@ -67,7 +67,11 @@ describe('observability', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: METRIC.versionCheckFailed,
       Namespace: 'ExternalWorker',
-      Dimensions: [{ Name: 'Stack', Value: 'external-worker-prod' }],
+      // Powertools adds the service dimension to every metric: the alarm must name it too.
+      Dimensions: [
+        { Name: 'Stack', Value: 'external-worker-prod' },
+        { Name: 'service', Value: 'external-worker' },
+      ],
       Period: config.versionCheckInterval,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,

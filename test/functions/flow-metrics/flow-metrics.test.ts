@@ -6,10 +6,11 @@ const LAUNCH = 'arn:aws:states:eu-west-1:123456789012:stateMachine:launch';
 const ROLLOUT = 'arn:aws:states:eu-west-1:123456789012:stateMachine:rollout';
 process.env.FLOWS = JSON.stringify({ [LAUNCH]: 'Launch', [ROLLOUT]: 'Rollout' });
 process.env.POWERTOOLS_METRICS_NAMESPACE = 'ExternalWorker';
+process.env.STACK_NAME = 'external-worker-prod';
 
 const context = { awsRequestId: 'r', functionName: 'flow-metrics' } as Context;
 
-function ended(stateMachineArn: string, status: string, output?: unknown) {
+function ended(stateMachineArn: string, status: string, output?: unknown, error?: string) {
   return {
     version: '0',
     id: 'e',
@@ -28,6 +29,7 @@ function ended(stateMachineArn: string, status: string, output?: unknown) {
       stopDate: status === 'RUNNING' ? null : 1_700_000_090_000,
       input: '{}',
       output: output === undefined ? null : JSON.stringify(output),
+      ...(error ? { error, cause: 'see the notification' } : {}),
     },
   };
 }
@@ -57,6 +59,20 @@ describe('flow metrics', () => {
     ]);
     expect((await run(ended(ROLLOUT, 'FAILED'))).RolloutExecutionFailed).toEqual([1]);
     expect((await run(ended(ROLLOUT, 'TIMED_OUT'))).RolloutExecutionTimedOut).toEqual([1]);
+  });
+
+  test('metrics carry the dimensions the dashboard and the alarms use', async () => {
+    await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'kept' }));
+    const doc = captured.lines().find((line) => 'LaunchKept' in line) as {
+      _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
+      service: string;
+      Stack: string;
+    };
+    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({
+      Namespace: 'ExternalWorker',
+      Dimensions: [['service', 'Stack']],
+    });
+    expect(doc).toMatchObject({ service: 'external-worker', Stack: 'external-worker-prod' });
   });
 
   test('running executions and other state machines record nothing', () => {

@@ -1,0 +1,58 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { ec2 } from '../lib/aws/ec2';
+import { imagebuilder } from '../lib/aws/imagebuilder';
+import { ssm } from '../lib/aws/ssm';
+import { envVar, readEnv } from '../lib/env';
+import { lambdaHandler } from '../lib/handler';
+import { METRIC } from '../lib/metric-names';
+import { logger, metrics } from '../lib/observability';
+import { parseInput } from '../lib/parse';
+import { applyRetention } from './retention';
+
+const env = readEnv({
+  STACK_NAME: envVar.text(),
+  AMI_RETENTION: envVar.positiveInt(),
+  CURRENT_AMI_PARAMETER: envVar.parameterName(),
+  PINNED_AMI_ID: envVar.optionalText(),
+});
+
+/** From the rollout (after a success) or the daily schedule (`{}`); extra keys are ignored. */
+const retentionInput = z.object({
+  dryRun: z.optional(z.boolean()),
+  protectNewerThan: z.optional(z.iso.datetime({ offset: true })),
+  protectAmis: z.optional(z.array(z.string().check(z.regex(/^ami-[0-9a-f]+$/)))),
+});
+
+/** Deletes the AMIs of the stack nothing needs any more (see retention.ts). */
+export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context) => {
+  const input = parseInput(retentionInput, rawEvent ?? {}, 'retention input');
+  logger.appendKeys({ stack: env.STACK_NAME });
+  const result = await applyRetention(
+    { ec2, ssm, imagebuilder },
+    {
+      stackName: env.STACK_NAME,
+      keep: env.AMI_RETENTION,
+      currentAmiParameter: env.CURRENT_AMI_PARAMETER,
+      pinnedAmiId: env.PINNED_AMI_ID || undefined,
+      dryRun: input.dryRun ?? false,
+      protectNewerThan: input.protectNewerThan ? new Date(input.protectNewerThan) : undefined,
+      protectAmis: input.protectAmis ?? [],
+    },
+  );
+  if (!result.dryRun) {
+    metrics.addMetric(METRIC.amisDeleted, MetricUnit.Count, result.deleted.length);
+    metrics.addMetric(
+      METRIC.snapshotsDeleted,
+      MetricUnit.Count,
+      result.deleted.reduce((sum, d) => sum + d.snapshots.length, 0),
+    );
+  }
+  logger.info('AMI retention done', {
+    dryRun: result.dryRun,
+    kept: result.kept.length,
+    deleted: result.deleted.map((d) => d.imageId),
+  });
+  return result;
+});

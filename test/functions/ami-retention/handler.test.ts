@@ -1,0 +1,62 @@
+import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { logger } from '../../../functions/lib/observability';
+import type { LambdaHandler } from '../../support/asl-harness';
+import { type Moto, startMoto } from '../../support/moto';
+
+let moto: Moto;
+let handler: LambdaHandler;
+beforeAll(async () => {
+  moto = await startMoto();
+  Object.assign(process.env, {
+    STACK_NAME: 'ew-handler',
+    AMI_RETENTION: '1',
+    CURRENT_AMI_PARAMETER: '/ew/h/current-ami',
+  });
+  logger.setLogLevel('SILENT');
+  handler = (await import('../../../functions/ami-retention/handler')).handler as LambdaHandler;
+});
+afterAll(async () => moto.stop());
+
+const context = {
+  getRemainingTimeInMillis: () => 60_000,
+  functionName: 'ami-retention',
+  awsRequestId: 'test',
+};
+
+describe('ami-retention handler', () => {
+  test('a malformed input fails at once and deletes nothing', async () => {
+    await expect(handler({ protectNewerThan: 'yesterday' }, context)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+    });
+    await expect(handler({ protectAmis: ['not-an-ami'] }, context)).rejects.toMatchObject({
+      name: 'InvalidInputError',
+    });
+  });
+
+  test('the daily run (any other keys) and the dry run report kept and deleted AMIs', async () => {
+    const ec2 = new EC2Client({});
+    const ids: string[] = [];
+    for (const name of ['a', 'b']) {
+      const { ImageId } = await ec2.send(
+        new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }),
+      );
+      await ec2.send(
+        new CreateTagsCommand({
+          Resources: [ImageId as string],
+          Tags: [{ Key: 'external-worker:stack', Value: 'ew-handler' }],
+        }),
+      );
+      ids.push(ImageId as string);
+    }
+    const dry = (await handler({ source: 'schedule', dryRun: true }, context)) as {
+      dryRun: boolean;
+      kept: unknown[];
+      deleted: unknown[];
+    };
+    expect(dry.dryRun).toBe(true);
+    expect(dry.kept).toHaveLength(1);
+    expect(dry.deleted).toHaveLength(1);
+    const real = (await handler({ source: 'schedule' }, context)) as { deleted: unknown[] };
+    expect(real.deleted).toEqual(dry.deleted);
+  });
+});

@@ -1,0 +1,283 @@
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeInstanceRefreshesCommand,
+  type DesiredConfiguration,
+  type InstanceRefresh,
+  InstanceRefreshInProgressFault,
+  StartInstanceRefreshCommand,
+  type StartInstanceRefreshCommandInput,
+  UpdateAutoScalingGroupCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  CreateLaunchTemplateCommand,
+  CreateTagsCommand,
+  EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
+import { DeleteImageCommand, GetImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+
+/**
+ * The AWS side of a rollout test: moto for EC2 (AMIs, launch templates), the group, SSM and SNS;
+ * a scripted fake for what moto lacks (instance refresh, Image Builder's GetImage).
+ */
+
+export const STACK = 'ew-test';
+export const GROUP = `${STACK}-workers`;
+export const CURRENT_AMI_PARAMETER = '/ew/test/current-ami';
+export const RETENTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:ew-test-ami-retention';
+export const IMAGE_ARN = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${STACK}-worker/1.0.0/2`;
+
+// Captured before any test mocks the client: calls let through reach moto.
+const realAutoScalingSend = AutoScalingClient.prototype.send;
+
+export interface World {
+  ec2: EC2Client;
+  asg: AutoScalingClient;
+  oldAmi: string;
+  newAmi: string;
+  launchTemplateId: string;
+  topicArn: string;
+  substitutions: Record<string, string>;
+  event: Record<string, unknown>;
+}
+
+async function registerAmi(ec2: EC2Client, name: string, imageArn?: string): Promise<string> {
+  const { ImageId } = await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [ImageId as string],
+      Tags: [
+        { Key: 'external-worker:stack', Value: STACK },
+        ...(imageArn ? [{ Key: 'Ec2ImageBuilderArn', Value: imageArn }] : []),
+      ],
+    }),
+  );
+  return ImageId as string;
+}
+
+/** A group of `desired` instances on launch template version 1 (the old AMI), and a new AMI built. */
+export async function buildWorld(desired: number, options: { mixed?: boolean } = {}): Promise<World> {
+  const ec2 = new EC2Client({});
+  const asg = new AutoScalingClient({});
+  const oldAmi = await registerAmi(ec2, 'old');
+  const newAmi = await registerAmi(ec2, 'new', IMAGE_ARN);
+  const { LaunchTemplate } = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: `${STACK}-worker`,
+      LaunchTemplateData: { ImageId: oldAmi, InstanceType: 't3.micro' },
+      TagSpecifications: [
+        { ResourceType: 'launch-template', Tags: [{ Key: 'external-worker:stack', Value: STACK }] },
+      ],
+    }),
+  );
+  const launchTemplateId = LaunchTemplate?.LaunchTemplateId as string;
+  await asg.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: GROUP,
+      MinSize: 0,
+      MaxSize: 6,
+      DesiredCapacity: desired,
+      ...(options.mixed
+        ? {
+            MixedInstancesPolicy: {
+              LaunchTemplate: {
+                LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: '1' },
+                Overrides: [{ InstanceType: 't3.micro' }, { InstanceType: 't3a.micro' }],
+              },
+              InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 },
+            },
+          }
+        : { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' } }),
+      AvailabilityZones: ['eu-west-1a'],
+    }),
+  );
+  const { TopicArn } = await new SNSClient({}).send(
+    new CreateTopicCommand({ Name: `${STACK}-notifications` }),
+  );
+  const topicArn = TopicArn as string;
+  return {
+    ec2,
+    asg,
+    oldAmi,
+    newAmi,
+    launchTemplateId,
+    topicArn,
+    substitutions: {
+      GroupName: GROUP,
+      LaunchTemplateId: launchTemplateId,
+      Region: 'eu-west-1',
+      TopicArn: topicArn,
+      StackName: STACK,
+      CurrentAmiParameter: CURRENT_AMI_PARAMETER,
+      PinnedAmiId: 'none',
+      MinHealthyPercentage: '90',
+      MaxHealthyPercentage: '190',
+      RetentionFunctionArn: RETENTION_ARN,
+    },
+    event: imageEvent('AVAILABLE'),
+  };
+}
+
+export function imageEvent(status: string, reason?: string): Record<string, unknown> {
+  return {
+    version: '0',
+    id: '0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+    'detail-type': 'EC2 Image Builder Image State Change',
+    source: 'aws.imagebuilder',
+    account: '123456789012',
+    time: '2026-03-04T10:42:17Z',
+    region: 'eu-west-1',
+    resources: [IMAGE_ARN],
+    detail: { 'previous-state': { status: 'INTEGRATING' }, state: { status, ...(reason ? { reason } : {}) } },
+  };
+}
+
+/** An error as AWS throttling surfaces it in the SDK: a code, no modeled class. */
+export function throttling(code: string): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: code });
+}
+
+/** Image Builder: GetImage answers the AMI of the world; DeleteImage succeeds. */
+export function mockImageBuilder(
+  amiId: string,
+  throttleFirstCall = false,
+): AwsClientStub<ImagebuilderClient> {
+  const mock = mockClient(ImagebuilderClient);
+  const getImage = mock.on(GetImageCommand, { imageBuildVersionArn: IMAGE_ARN });
+  if (throttleFirstCall) getImage.rejectsOnce(throttling('ThrottlingException'));
+  getImage.resolves({
+    image: {
+      arn: IMAGE_ARN,
+      state: { status: 'AVAILABLE' },
+      outputResources: {
+        amis: [
+          { region: 'us-east-1', image: 'ami-0000000000000000e' },
+          { region: 'eu-west-1', image: amiId },
+        ],
+      },
+    },
+  });
+  mock.on(DeleteImageCommand).resolves({});
+  return mock;
+}
+
+interface ScriptedRefresh extends InstanceRefresh {
+  script: string[];
+}
+
+/**
+ * Instance refresh as Auto Scaling runs it: one active refresh at a time (a second start fails with
+ * InstanceRefreshInProgress), each describe moves a refresh one step along its script, and a
+ * Successful refresh applies its desired configuration to the group. Other group calls reach moto.
+ */
+export class RefreshService {
+  readonly mock: AwsClientStub<AutoScalingClient>;
+  /** Newest first, as DescribeInstanceRefreshes lists them. */
+  readonly refreshes: ScriptedRefresh[] = [];
+  readonly started: StartInstanceRefreshCommandInput[] = [];
+  /** Statuses the next refresh goes through, one per describe. */
+  script: string[] = ['InProgress', 'Successful'];
+  /** Failure of the refresh once it has rolled back. */
+  failure: Partial<InstanceRefresh> = {};
+  private readonly real = new AutoScalingClient({});
+
+  /** With `throttleFirstCalls`, the first call of each command fails with Throttling. */
+  constructor(options: { throttleFirstCalls?: boolean } = {}) {
+    this.mock = mockClient(AutoScalingClient);
+    const first = options.throttleFirstCalls ? throttling('Throttling') : undefined;
+    const start = this.mock.on(StartInstanceRefreshCommand);
+    const describe = this.mock.on(DescribeInstanceRefreshesCommand);
+    const groups = this.mock.on(DescribeAutoScalingGroupsCommand);
+    const update = this.mock.on(UpdateAutoScalingGroupCommand);
+    if (first) {
+      for (const behavior of [start, describe, groups, update]) behavior.rejectsOnce(first);
+    }
+    start.callsFake((input) => this.start(input));
+    describe.callsFake((input) => this.describe(input));
+    groups.callsFake((input) => this.pass(new DescribeAutoScalingGroupsCommand(input)));
+    update.callsFake((input) => this.pass(new UpdateAutoScalingGroupCommand(input)));
+  }
+
+  pass(command: object): Promise<unknown> {
+    return (realAutoScalingSend as (this: AutoScalingClient, c: object) => Promise<unknown>).call(
+      this.real,
+      command,
+    );
+  }
+
+  /** A refresh someone else started (another rollout, an operator). */
+  existing(status: string, script: string[], desired?: DesiredConfiguration): void {
+    this.refreshes.unshift({
+      InstanceRefreshId: `other-${this.refreshes.length}`,
+      AutoScalingGroupName: 'ew-test-workers',
+      Status: status as InstanceRefresh['Status'],
+      DesiredConfiguration: desired,
+      script: [...script],
+    });
+  }
+
+  private active(): boolean {
+    return this.refreshes.some((r) =>
+      ['Pending', 'InProgress', 'Cancelling', 'RollbackInProgress', 'Baking'].includes(r.Status ?? ''),
+    );
+  }
+
+  /** The next start loses a race: someone else's refresh begins just before it. */
+  raceOnce(script: string[]): void {
+    this.race = script;
+  }
+
+  private race?: string[];
+
+  private async start(input: StartInstanceRefreshCommandInput) {
+    if (this.race) {
+      this.existing('InProgress', this.race);
+      this.race = undefined;
+    }
+    if (this.active()) {
+      throw new InstanceRefreshInProgressFault({
+        message:
+          'An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.',
+        $metadata: {},
+      });
+    }
+    this.started.push(input);
+    const id = `refresh-${this.started.length}`;
+    this.refreshes.unshift({
+      InstanceRefreshId: id,
+      AutoScalingGroupName: input.AutoScalingGroupName,
+      Status: 'Pending',
+      DesiredConfiguration: input.DesiredConfiguration,
+      Preferences: input.Preferences,
+      script: [...this.script],
+    });
+    return { InstanceRefreshId: id };
+  }
+
+  private async describe(input: { InstanceRefreshIds?: string[]; MaxRecords?: number }) {
+    const listed = this.refreshes
+      .filter(
+        (r) => !input.InstanceRefreshIds || input.InstanceRefreshIds.includes(r.InstanceRefreshId ?? ''),
+      )
+      .slice(0, input.MaxRecords ?? 50);
+    for (const refresh of listed) {
+      const next = refresh.script.shift();
+      if (!next) continue;
+      refresh.Status = next as InstanceRefresh['Status'];
+      if (next === 'Successful' && refresh.DesiredConfiguration) {
+        await this.pass(
+          new UpdateAutoScalingGroupCommand({
+            AutoScalingGroupName: refresh.AutoScalingGroupName,
+            ...refresh.DesiredConfiguration,
+          }),
+        );
+      }
+      if (next.startsWith('Rollback') || next === 'Failed') Object.assign(refresh, this.failure);
+    }
+    return { InstanceRefreshes: listed.map(({ script: _script, ...refresh }) => structuredClone(refresh)) };
+  }
+}
