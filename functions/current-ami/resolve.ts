@@ -1,6 +1,8 @@
-import { DescribeImagesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { describeImage, tagValue } from '../lib/images';
 import { logger } from '../lib/observability';
+import { readParameter } from '../lib/parameters';
 
 /** Tag that the rollout puts on an AMI whose rollout failed: it is never chosen again automatically. */
 export const BAD_AMI_TAG = 'external-worker:bad';
@@ -11,27 +13,9 @@ export interface AmiChoice {
   source: 'rollout' | 'stock';
 }
 
-async function readParameter(ssm: SSMClient, name: string): Promise<string | undefined> {
-  try {
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
-    return Parameter?.Value;
-  } catch (error) {
-    if (error instanceof ParameterNotFound) return undefined;
-    throw error;
-  }
-}
-
 async function isUsable(ec2: EC2Client, imageId: string): Promise<boolean> {
-  const { Images = [] } = await ec2
-    .send(new DescribeImagesCommand({ ImageIds: [imageId] }))
-    .catch((error) => {
-      // A deregistered id makes DescribeImages fail rather than return nothing.
-      if (String(error?.name).startsWith('InvalidAMIID')) return { Images: [] };
-      throw error;
-    });
-  const image = Images[0];
-  if (image?.State !== 'available') return false;
-  return !(image.Tags ?? []).some((tag) => tag.Key === BAD_AMI_TAG && tag.Value === 'true');
+  const image = await describeImage(ec2, imageId);
+  return image?.State === 'available' && tagValue(image, BAD_AMI_TAG) !== 'true';
 }
 
 /**

@@ -1,11 +1,7 @@
-import {
-  GetParameterCommand,
-  ParameterNotFound,
-  PutParameterCommand,
-  type SSMClient,
-} from '@aws-sdk/client-ssm';
+import { PutParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod/mini';
 import { logger } from '../lib/observability';
+import { readParameter } from '../lib/parameters';
 
 /**
  * What the version check remembers between polls, as JSON in one SSM parameter of the stack.
@@ -31,19 +27,9 @@ export const versionState = z.object({
 });
 export type VersionState = z.infer<typeof versionState>;
 
-async function getParameter(ssm: SSMClient, name: string): Promise<string | undefined> {
-  try {
-    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
-    return Parameter?.Value;
-  } catch (error) {
-    if (error instanceof ParameterNotFound) return undefined;
-    throw error;
-  }
-}
-
 /** The recorded state; none when the parameter is absent, or unreadable (then it is rebuilt). */
 export async function readState(ssm: SSMClient, name: string): Promise<VersionState | undefined> {
-  const raw = await getParameter(ssm, name);
+  const raw = await readParameter(ssm, name);
   if (raw === undefined) return undefined;
   let json: unknown;
   try {
