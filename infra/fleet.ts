@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  ArnFormat,
-  Aws,
-  type CfnElement,
-  CustomResource,
-  Fn,
-  RemovalPolicy,
-  Stack,
-  Validations,
-} from 'aws-cdk-lib';
+import { CustomResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,6 +12,8 @@ import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { workerUserData } from './user-data';
+import { createWorkerRole } from './worker-role';
 
 export interface WorkerFleetProps {
   config: WorkerConfig;
@@ -35,8 +28,6 @@ const INSTANCE_STORE_DEVICES = ['g', 'h', 'i', 'j', 'k', 'l', 'm', 'n'].map((let
   deviceName: `/dev/xvd${letter}`,
   virtualName: `ephemeral${i}`,
 }));
-
-const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
 
 /**
  * The worker fleet: security group, instance role, launch template, Auto Scaling group with its
@@ -69,7 +60,7 @@ export class WorkerFleet extends Construct {
     });
 
     this.securityGroup = this.createSecurityGroup(config, inputs);
-    this.role = this.createRole(config, props.playbook);
+    this.role = createWorkerRole(this, config, this.logGroup, props.playbook);
     const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
 
     const imageId = config.workerAmiId ?? this.currentAmi(config, inputs, props.playbook);
@@ -131,96 +122,6 @@ export class WorkerFleet extends Construct {
     });
   }
 
-  private createRole(config: WorkerConfig, playbook: s3assets.Asset): iam.Role {
-    const stack = Stack.of(this);
-    const role = new iam.Role(this, 'InstanceRole', {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `Concourse workers of ${config.stackName}`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-    });
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason:
-        'The SSM agent needs exactly this AWS-maintained policy for Run Command (boot health, drain) and Session Manager.',
-    });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ShipWorkerLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-        resources: [this.logGroup.logGroupArn, `${this.logGroup.logGroupArn}:log-stream:*`],
-      }),
-    );
-    // Fluentd's CloudWatch plugin looks its group up before the first write.
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'FindWorkerLogGroup',
-        actions: ['logs:DescribeLogGroups'],
-        resources: [
-          stack.formatArn({
-            service: 'logs',
-            resource: 'log-group',
-            resourceName: '*',
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
-      }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadWorkerKey',
-        actions: ['ssm:GetParameter'],
-        resources: [
-          stack.formatArn({
-            service: 'ssm',
-            resource: 'parameter',
-            resourceName: config.workerKeyParameter.slice(1),
-          }),
-        ],
-      }),
-    );
-    // The original let workers pull from ECR (build images); same here, without the ECS rights it carried.
-    role.addToPolicy(
-      new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
-    );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'EcrPull',
-        actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-        resources: [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })],
-      }),
-    );
-    playbook.grantRead(role);
-    const region = config.region;
-    const logGroupId = stack.getLogicalId(this.logGroup.node.defaultChild as CfnElement);
-    const acknowledgements: Array<[string, string]> = [
-      ['Resource::*', 'ecr:GetAuthorizationToken has no resource-level permissions.'],
-      [
-        `Resource::arn:aws:ecr:${region}:<AWS::AccountId>:repository/*`,
-        'Build steps pull images from any repository of the account, as the original allowed.',
-      ],
-      [
-        `Resource::arn:aws:logs:${region}:<AWS::AccountId>:log-group:*`,
-        'DescribeLogGroups takes only the log-group ARN pattern of the account; it reads names, no log data.',
-      ],
-      [
-        `Resource::<${logGroupId}.Arn>:log-stream:*`,
-        'One log stream per instance and file, named at boot; limited to the workers log group.',
-      ],
-      [
-        `Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
-        'Read-only access to the playbook asset object, as granted by the asset itself.',
-      ],
-      ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [
-        `Action::${action}`,
-        'Read-only access to the playbook asset, as granted by the asset itself.',
-      ]),
-    ];
-    for (const [finding, reason] of acknowledgements) {
-      Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
-    }
-    return role;
-  }
-
   /**
    * The AMI a deploy puts in the launch template when none is pinned: resolved at deploy time by
    * a custom resource (see functions/current-ami). It runs again whenever anything that shapes the
@@ -278,52 +179,6 @@ export class WorkerFleet extends Construct {
     return resource.getAttString('ImageId');
   }
 
-  private userData(config: WorkerConfig, inputs: DeployInputs, playbook: s3assets.Asset): string {
-    const settings: Record<string, string> = {
-      EW_STACK: config.stackName,
-      EW_PROJECT: config.project,
-      EW_ENV: config.env,
-      EW_CUSTOMER: inputs.customer,
-      EW_REGION: Aws.REGION,
-      EW_SCHEDULER_API_ADDRESS: config.schedulerApiAddress,
-      EW_SCHEDULER_HOST: config.schedulerHost,
-      EW_SCHEDULER_PORT: String(config.schedulerPort),
-      EW_TSA_PUBLIC_KEY: config.tsaPublicKey,
-      EW_TEAM_ID: inputs.teamId,
-      EW_WORKER_TAG: config.workerTag ?? '',
-      EW_WORKER_RUNTIME: config.workerRuntime,
-      EW_WORKER_DNS_SERVER: config.workerDnsServer ?? '',
-      EW_WORKER_VERSION: config.workerVersion ?? '',
-      // The name of the SecureString only: the boot script reads the key itself, into a root-only file.
-      EW_WORKER_KEY_PARAMETER: config.workerKeyParameter,
-      EW_LOG_GROUP: this.logGroup.logGroupName,
-      EW_FS_VOLUME_TYPE: config.fsVolumeType,
-      EW_USE_LOCAL_DEVICE: String(config.useLocalDevice),
-      EW_VAR_LIB_DEVICE: config.varLibDevice,
-      EW_KEEPRUNNING_DEFAULT: String(config.keepRunningOnBootFailure),
-      EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
-      EW_ANSIBLE_VERSION: config.ansibleVersion,
-    };
-    const settingsFile = Object.entries(settings)
-      .map(([key, value]) => `${key}=${shellQuote(value)}`)
-      .join('\n');
-    const bootstrap = fs.readFileSync(path.join(__dirname, 'userdata', 'bootstrap.sh'), 'utf8');
-    return [
-      '#!/bin/bash',
-      'set -euo pipefail',
-      'install -d -m 0755 /etc/external-worker',
-      "cat >/etc/external-worker/settings.env <<'SETTINGS'",
-      settingsFile,
-      'SETTINGS',
-      "cat >/usr/local/sbin/external-worker-bootstrap <<'BOOTSTRAP'",
-      bootstrap.trimEnd(),
-      'BOOTSTRAP',
-      'chmod 0755 /usr/local/sbin/external-worker-bootstrap',
-      'exec /usr/local/sbin/external-worker-bootstrap',
-      '',
-    ].join('\n');
-  }
-
   private launchTemplateData(
     config: WorkerConfig,
     inputs: DeployInputs,
@@ -376,7 +231,7 @@ export class WorkerFleet extends Construct {
         },
         ...INSTANCE_STORE_DEVICES,
       ],
-      userData: Fn.base64(this.userData(config, inputs, props.playbook)),
+      userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),
       tagSpecifications: [
         { resourceType: 'instance', tags },
         { resourceType: 'volume', tags },
