@@ -124,10 +124,33 @@ describe('observability', () => {
     }>) {
       for (const target of rule.Properties.Targets) expect(target.DeadLetterConfig).toBeDefined();
     }
+    const scheduleTargets: string[] = [];
     for (const schedule of Object.values(template.findResources('AWS::Scheduler::Schedule')) as Array<{
       Properties: { Target: Record<string, unknown> };
     }>) {
       expect(schedule.Properties.Target.DeadLetterConfig).toBeDefined();
+      scheduleTargets.push(JSON.stringify(schedule.Properties.Target.Arn));
+    }
+    // A function invoked asynchronously (by a rule or a schedule) also sends what fails all its
+    // retries somewhere: a dead-letter queue, or an on-failure destination.
+    const ruleTargets = (
+      Object.values(template.findResources('AWS::Events::Rule')) as Array<{
+        Properties: { Targets: Array<{ Arn: unknown }> };
+      }>
+    ).flatMap((rule) => rule.Properties.Targets.map((target) => JSON.stringify(target.Arn)));
+    const invokeConfigs = JSON.stringify(template.findResources('AWS::Lambda::EventInvokeConfig'));
+    const functions = template.findResources('AWS::Lambda::Function');
+    const asyncFunctions = Object.keys(functions).filter((id) =>
+      [...ruleTargets, ...scheduleTargets].some((arn) => arn.includes(`"${id}"`)),
+    );
+    expect(asyncFunctions.length).toBeGreaterThanOrEqual(3);
+    for (const id of asyncFunctions) {
+      const props = (functions[id] as { Properties: { DeadLetterConfig?: unknown } }).Properties;
+      const hasDestination = invokeConfigs.includes(`"${id}"`) && invokeConfigs.includes('OnFailure');
+      expect({ id, handled: props.DeadLetterConfig !== undefined || hasDestination }).toEqual({
+        id,
+        handled: true,
+      });
     }
   });
 });
