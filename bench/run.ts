@@ -57,7 +57,7 @@ async function main() {
   ];
   lines.push('', `### AMI retention over ${AMIS.toLocaleString('en-US')} AMIs`, '');
   lines.push(
-    'In-memory EC2 metered with EC2\'s request token buckets (non-mutating 100 + 20/s, unfiltered and unpaginated 50 + 10/s, mutating 200 + 5/s, per action), simulated clock; 1-2 snapshots an AMI, retention 3, some AMIs referenced by launch template versions, instances and the current-AMI parameter; 200 AMIs of another stack beside them. "Busy account": other callers take 80 % of every refill.',
+    'In-memory EC2 metered with EC2\'s request token buckets (non-mutating 100 + 20/s, unfiltered and unpaginated 50 + 10/s, mutating 200 + 5/s, per action), simulated clock; 1-2 snapshots an AMI, retention 3, some AMIs referenced by launch template versions, instances and the current-AMI parameter; 200 AMIs of another stack beside them. Simulated round trips: a DescribeImages page 1 s, other reads 0.2-0.3 s, each deletion 0.15-0.2 s. "Busy account": other callers take 80 % of every refill.',
     '',
   );
   const row = (label: string, value: (r: RetentionRun) => string | number) => [
