@@ -106,7 +106,10 @@ async function main() {
   lines.push(
     ...table(
       ['flow', 'transitions'],
-      flows.flows.map((f) => [f.flow, f.transitions]),
+      flows.flows.map((f, i) => [
+        i === 0 ? `${f.flow} (budget ≤ ${BUDGET.healthyLaunchTransitions})` : f.flow,
+        f.transitions,
+      ]),
     ),
   );
   if (flows.launch > BUDGET.healthyLaunchTransitions) {
