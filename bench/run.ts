@@ -1,3 +1,4 @@
+// First: registers the module resolution and the quiet environment the imports below rely on.
 import './setup';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +9,7 @@ import { DEFAULT_ASSUMPTIONS, invocations, type Measured, monthlyCost } from './
 import { functionEnvironments } from './function-env';
 import { duration, table, usd } from './markdown';
 import { AMIS, benchRetention, type RetentionRun } from './retention';
+import { QUIET } from './setup';
 import { benchTransitions } from './transitions';
 
 /**
@@ -20,6 +22,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 30);
 const LAMBDA_TIMEOUT_SECONDS = 900;
 
 async function main() {
+  // The in-process logger and metrics read these when loaded; the bundles' cold starts run as in Lambda.
+  for (const key of Object.keys(QUIET)) delete process.env[key];
   const failures: string[] = [];
   const lines: string[] = [];
   const { template } = synth({}, { bundle: false });

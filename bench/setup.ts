@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
  * Loaded first by run.ts. Handlers run in-process by the flows' harness stay quiet: no log lines,
  * no metrics output amid the tables.
  */
-Object.assign(process.env, { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' });
+export const QUIET = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' };
+Object.assign(process.env, QUIET);
 
 /**
  * The handlers import middy, whose packages export an `import` condition only; tsx runs the bench
