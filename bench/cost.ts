@@ -1,7 +1,7 @@
 /**
  * Monthly cost of the control plane (not the workers) for a fleet, from counted invocations,
- * durations and state transitions, at public us-east-1/eu-west-1 list prices (2026), free tiers
- * ignored so the figure is an upper bound.
+ * measured init times, assumed handler times and counted state transitions, at public
+ * us-east-1/eu-west-1 list prices (2026), free tiers ignored so the figure is an upper bound.
  */
 export const PRICES = {
   lambdaPerMillionRequests: 0.2,
@@ -16,15 +16,18 @@ export const PRICES = {
 
 export interface FleetAssumptions {
   workers: number;
-  /** Minutes between version checks. */
+  /** Minutes between version checks (config default 5 m). */
   versionCheckMinutes: number;
-  /** Instances launched per worker per month (Spot replacements, schedules, rollouts). */
+  /** Instances launched (and so later drained) per worker per month: Spot replacements, schedules, rollouts. */
   launchesPerWorker: number;
   rolloutsPerMonth: number;
   /** Minutes an instance refresh takes for the fleet (drives the rollout's polling loop). */
   rolloutMinutes: number;
   spotInterruptionsPerWorker: number;
-  alarms: number;
+  /** Lambda memory of every function (infra/lambda.ts default). */
+  lambdaMb: number;
+  /** Handler time once initialized, per function: AWS round trips, not measured here. */
+  handlerMs: Record<string, number>;
   customMetrics: number;
   /** GB of control-plane logs per month. */
   logGb: number;
@@ -37,7 +40,14 @@ export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
   rolloutsPerMonth: 4,
   rolloutMinutes: 40,
   spotInterruptionsPerWorker: 2,
-  alarms: 12,
+  lambdaMb: 256,
+  handlerMs: {
+    'version-check': 800,
+    'ami-retention': 10_000,
+    'lifecycle-deadline': 5,
+    'flow-metrics': 20,
+    'spot-interruption': 300,
+  },
   customMetrics: 30,
   logGb: 0.5,
 };
@@ -49,6 +59,21 @@ export interface FlowTransitions {
   rolloutFixed: number;
 }
 
+/** What the bench measured and counted. */
+export interface Measured {
+  flows: FlowTransitions;
+  /** Lambda invocations per execution, counted by the harness. */
+  lambdaPerLaunch: number;
+  lambdaPerDrain: number;
+  lambdaPerRollout: number;
+  /** Median cold load + init per function, ms (billed: Lambda bills the init phase). */
+  coldMs: Record<string, number>;
+  /** From the synthesized template. */
+  alarms: number;
+  dashboards: number;
+  kmsKeys: number;
+}
+
 export interface CostLine {
   item: string;
   quantity: string;
@@ -57,41 +82,61 @@ export interface CostLine {
 
 const MINUTES_PER_MONTH = 30 * 24 * 60;
 
-export function monthlyCost(flows: FlowTransitions, a: FleetAssumptions = DEFAULT_ASSUMPTIONS): CostLine[] {
-  const versionChecks = MINUTES_PER_MONTH / a.versionCheckMinutes;
+/** Invocations per function per month. */
+export function invocations(m: Measured, a: FleetAssumptions): Record<string, number> {
   const launches = a.workers * a.launchesPerWorker;
-  const interruptions = a.workers * a.spotInterruptionsPerWorker;
-  // Every execution end is counted by flow-metrics; AMI retention runs daily and after each rollout.
-  const invocations =
-    versionChecks + interruptions + 30 + a.rolloutsPerMonth + launches * 2 + a.rolloutsPerMonth;
-  const gbSeconds = invocations * 0.256 * 0.3;
+  return {
+    'version-check': MINUTES_PER_MONTH / a.versionCheckMinutes,
+    'lifecycle-deadline': launches * (m.lambdaPerLaunch + m.lambdaPerDrain),
+    'spot-interruption': a.workers * a.spotInterruptionsPerWorker,
+    // One per execution end of the launch, drain and rollout flows.
+    'flow-metrics': launches * 2 + a.rolloutsPerMonth,
+    // Daily, and from each successful rollout.
+    'ami-retention': 30 + a.rolloutsPerMonth * m.lambdaPerRollout,
+  };
+}
+
+export function monthlyCost(m: Measured, a: FleetAssumptions = DEFAULT_ASSUMPTIONS): CostLine[] {
+  const calls = invocations(m, a);
+  const total = Object.values(calls).reduce((sum, n) => sum + n, 0);
+  // Low traffic: every invocation is assumed to start cold (upper bound).
+  const gbSeconds = Object.entries(calls).reduce(
+    (sum, [name, n]) =>
+      sum + (n * ((m.coldMs[name] ?? 0) + (a.handlerMs[name] ?? 0)) * (a.lambdaMb / 1024)) / 1000,
+    0,
+  );
+  const launches = a.workers * a.launchesPerWorker;
   const transitions =
-    launches * (flows.launch + flows.drain) +
-    a.rolloutsPerMonth * (flows.rolloutFixed + flows.rolloutPerMinute * a.rolloutMinutes);
+    launches * (m.flows.launch + m.flows.drain) +
+    a.rolloutsPerMonth * (m.flows.rolloutFixed + m.flows.rolloutPerMinute * a.rolloutMinutes);
   return [
     {
       item: 'Lambda requests',
-      quantity: `${Math.round(invocations)} invocations`,
-      usd: (invocations / 1e6) * PRICES.lambdaPerMillionRequests,
+      quantity: `${Math.round(total)} invocations`,
+      usd: (total / 1e6) * PRICES.lambdaPerMillionRequests,
     },
     {
-      item: 'Lambda compute (256 MB, 300 ms each)',
+      item: `Lambda compute (arm64, ${a.lambdaMb} MB, init + handler)`,
       quantity: `${gbSeconds.toFixed(0)} GB-s`,
       usd: gbSeconds * PRICES.lambdaArmPerGbSecond,
     },
     {
-      item: 'Step Functions transitions',
+      item: 'Step Functions transitions (standard)',
       quantity: `${Math.round(transitions)} transitions`,
       usd: (transitions / 1000) * PRICES.stepFunctionsPerThousandTransitions,
     },
-    { item: 'CloudWatch alarms', quantity: `${a.alarms}`, usd: a.alarms * PRICES.cloudWatchAlarm },
-    { item: 'CloudWatch dashboard', quantity: '1', usd: PRICES.cloudWatchDashboard },
+    { item: 'CloudWatch alarms', quantity: `${m.alarms}`, usd: m.alarms * PRICES.cloudWatchAlarm },
+    {
+      item: 'CloudWatch dashboards',
+      quantity: `${m.dashboards}`,
+      usd: m.dashboards * PRICES.cloudWatchDashboard,
+    },
     {
       item: 'Custom metrics',
       quantity: `${a.customMetrics}`,
       usd: a.customMetrics * PRICES.cloudWatchCustomMetric,
     },
     { item: 'Log ingestion', quantity: `${a.logGb} GB`, usd: a.logGb * PRICES.logsIngestionPerGb },
-    { item: 'KMS key (notifications)', quantity: '1', usd: PRICES.kmsKey },
+    { item: 'KMS keys', quantity: `${m.kmsKeys}`, usd: m.kmsKeys * PRICES.kmsKey },
   ];
 }
