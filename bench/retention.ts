@@ -146,6 +146,8 @@ export async function benchRetention(
     if (!isThrottling(error)) throw error;
     surfaced += 1;
   }
+  // Listings are the paginated scans of the account; single lookups (a parameter, the group) are not.
+  const LISTINGS = ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeInstances'];
   const reads = [...aws.calls.entries()].filter(([key]) => /:(Describe|Get)/.test(key));
   const newest = Array.from({ length: KEEP }, (_, n) => amiId(AMIS - 1 - n));
   const mustStay = new Set([...referenced, ...newest]);
@@ -154,8 +156,8 @@ export async function benchRetention(
   );
   return {
     scenario,
-    listingCalls: aws.count('ec2:DescribeImages'),
-    otherReads: reads.reduce((sum, [key, n]) => (key === 'ec2:DescribeImages' ? sum : sum + n), 0),
+    listingCalls: LISTINGS.reduce((sum, key) => sum + aws.count(key), 0),
+    otherReads: reads.reduce((sum, [key, n]) => (LISTINGS.includes(key) ? sum : sum + n), 0),
     deregistered: account.deregistered.length,
     snapshotsDeleted: snapshotsBefore - account.snapshots.size,
     imageBuilderDeleted: imageBuilderBefore - account.imageBuilderImages.size,

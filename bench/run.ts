@@ -73,7 +73,7 @@ async function main() {
       ['', ...retention.map((r) => r.scenario)],
       [
         row(
-          `AMI listing calls (DescribeImages pages; budget ≤ ${BUDGET.listingCalls})`,
+          `listing calls (DescribeImages, DescribeLaunchTemplateVersions, DescribeInstances pages; budget ≤ ${BUDGET.listingCalls})`,
           (r) => r.listingCalls,
         ),
         row('other reads (templates, versions, instances, parameter)', (r) => r.otherReads),
