@@ -170,10 +170,11 @@ export const configSchema = z.strictObject({
   ebsOptimized: bool.default(true),
   fsVolumeType: z.enum(['btrfs', 'ext4'], { error: 'btrfs or ext4' }).default('btrfs'),
   useLocalDevice: bool.default(false),
+  // The data volume the launch template always attaches: the work dir goes there unless told otherwise.
   varLibDevice: pattern(
     /^(nodevice|\/dev\/[a-z0-9]+)$/,
     'nodevice or a device path such as /dev/xvdf',
-  ).default('nodevice'),
+  ).default('/dev/xvdf'),
   schedule: fromString(
     asJson,
     z.strictObject(

@@ -30,6 +30,7 @@ describe('configuration', () => {
       ebsOptimized: true,
       fsVolumeType: 'btrfs',
       useLocalDevice: false,
+      varLibDevice: '/dev/xvdf',
       workerRuntime: 'containerd',
       keepRunningOnBootFailure: false,
       amiRetention: 3,
