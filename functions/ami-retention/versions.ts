@@ -22,7 +22,9 @@ export interface VersionRef {
 }
 
 export interface VersionPlan {
+  /** Newest first. */
   kept: Array<VersionRef & { reason: VersionKeepReason }>;
+  /** Oldest first: the order they are deleted in. */
   doomed: VersionRef[];
 }
 
@@ -92,7 +94,7 @@ export function planVersions(versions: LaunchTemplateVersion[], refs: VersionRef
     };
     const why = reason(v);
     if (why) plan.kept.push({ ...ref, reason: why });
-    else plan.doomed.push(ref);
+    else plan.doomed.unshift(ref);
   }
   return plan;
 }
