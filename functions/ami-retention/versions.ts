@@ -1,5 +1,9 @@
-import type { LaunchTemplateVersion } from '@aws-sdk/client-ec2';
-import { DeleteLaunchTemplateVersionsCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import {
+  DeleteLaunchTemplateVersionsCommand,
+  type EC2Client,
+  type Instance,
+  type LaunchTemplateVersion,
+} from '@aws-sdk/client-ec2';
 import { logger } from '../lib/observability';
 import { type GroupUse, TEMPLATE_ID_TAG, TEMPLATE_VERSION_TAG } from './listing';
 
