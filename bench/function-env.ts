@@ -27,6 +27,7 @@ function plausible(key: string, value: unknown): string {
     const service = key.startsWith('TOPIC') ? 'sns' : key.includes('PIPELINE') ? 'imagebuilder' : 'states';
     return `arn:aws:${service}:eu-west-1:123456789012:bench-${key.toLowerCase()}`;
   }
+  if (key === 'LAUNCH_TEMPLATE_ID') return 'lt-0123456789abcdef0';
   if (key.includes('PARAMETER')) return `/external-worker/prod/${key.toLowerCase()}`;
   if (key.includes('URL') || key.includes('ADDRESS')) return 'https://scheduler.example.com';
   if (key === 'FLOWS') return '{}';

@@ -8,19 +8,22 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
+import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters, STACK_TAG } from './names';
 import { deadLetterQueue } from './queues';
 
 export interface AmiRetentionProps {
   config: WorkerConfig;
+  /** Its launch template's unneeded versions are deleted; its group's and instances' stay. */
+  fleet: WorkerFleet;
   /** Name of the Image Builder images of this stack (the recipe name): its images are deleted too. */
   imageName: string;
   logRetention: logs.RetentionDays;
 }
 
 /**
- * Deletes the AMIs of the stack that nothing needs any more (functions/ami-retention): after every
+ * Deletes the launch template versions and the AMIs of the stack that nothing needs any more (functions/ami-retention): after every
  * successful rollout, and daily for what a failed or skipped run left behind.
  */
 export class AmiRetention extends Construct {
@@ -31,16 +34,19 @@ export class AmiRetention extends Construct {
 
   constructor(scope: Construct, id: string, props: AmiRetentionProps) {
     super(scope, id);
-    const { config } = props;
+    const { config, fleet } = props;
     const stack = Stack.of(this);
     const currentAmi = runtimeParameters(config).currentAmi;
     const worker = new WorkerFunction(this, 'Function', {
       name: 'ami-retention',
-      description: 'Deletes the AMIs, snapshots and Image Builder images of the stack that nothing uses',
+      description:
+        'Deletes the launch template versions, AMIs, snapshots and Image Builder images of the stack that nothing uses',
       // Hundreds of deletions paced under EC2's request limits take minutes.
       timeout: Duration.minutes(15),
       logRetention: props.logRetention,
       environment: {
+        LAUNCH_TEMPLATE_ID: fleet.launchTemplate.ref,
+        GROUP_NAME: fleet.groupName,
         AMI_RETENTION: String(config.amiRetention),
         CURRENT_AMI_PARAMETER: currentAmi,
         ...(config.workerAmiId ? { PINNED_AMI_ID: config.workerAmiId } : {}),
@@ -48,8 +54,8 @@ export class AmiRetention extends Construct {
       unscopedActions: [
         'ec2:DescribeImages',
         'ec2:DescribeInstances',
-        'ec2:DescribeLaunchTemplates',
         'ec2:DescribeLaunchTemplateVersions',
+        'autoscaling:DescribeAutoScalingGroups',
       ],
     });
     this.function = worker.function;
@@ -60,6 +66,19 @@ export class AmiRetention extends Construct {
         actions: ['ec2:DeregisterImage'],
         resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
         conditions: { StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: config.stackName } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteFleetLaunchTemplateVersions',
+        actions: ['ec2:DeleteLaunchTemplateVersions'],
+        resources: [
+          stack.formatArn({
+            service: 'ec2',
+            resource: 'launch-template',
+            resourceName: fleet.launchTemplate.ref,
+          }),
+        ],
       }),
     );
     // Image Builder does not tag the snapshots of the AMIs it distributes, so no tag condition can

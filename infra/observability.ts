@@ -246,7 +246,11 @@ export class Observability extends Construct {
         METRIC.spotReplacementsStarted,
         METRIC.rebalanceRecommendations,
       ]),
-      graph('AMI retention', [METRIC.amisDeleted, METRIC.snapshotsDeleted]),
+      graph('AMI retention', [
+        METRIC.amisDeleted,
+        METRIC.snapshotsDeleted,
+        METRIC.launchTemplateVersionsDeleted,
+      ]),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({

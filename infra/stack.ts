@@ -64,7 +64,11 @@ export class ExternalWorkerStack extends Stack {
       image: this.image,
       topic: this.notifications.topic,
     });
-    this.retention = new AmiRetention(this, 'AmiRetention', { ...common, imageName: this.image.imageName });
+    this.retention = new AmiRetention(this, 'AmiRetention', {
+      ...common,
+      fleet: this.fleet,
+      imageName: this.image.imageName,
+    });
     this.rollout = new ImageRollout(this, 'Rollout', {
       ...fleetAndTopic,
       retention: this.retention.function,

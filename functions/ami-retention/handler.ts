@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { autoscaling } from '../lib/aws/autoscaling';
 import { ec2 } from '../lib/aws/ec2';
 import { imagebuilder } from '../lib/aws/imagebuilder';
 import { ssm } from '../lib/aws/ssm';
@@ -13,6 +14,8 @@ import { applyRetention } from './retention';
 
 const env = readEnv({
   STACK_NAME: envVar.text(),
+  LAUNCH_TEMPLATE_ID: envVar.launchTemplateId(),
+  GROUP_NAME: envVar.text(),
   AMI_RETENTION: envVar.positiveInt(),
   CURRENT_AMI_PARAMETER: envVar.parameterName(),
   PINNED_AMI_ID: envVar.optionalText(),
@@ -25,14 +28,16 @@ const retentionInput = z.object({
   protectAmis: z.optional(z.array(z.string().check(z.regex(/^ami-[0-9a-f]+$/)))),
 });
 
-/** Deletes the AMIs of the stack nothing needs any more (see retention.ts). */
+/** Deletes the launch template versions and AMIs of the stack nothing needs any more (see retention.ts). */
 export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context) => {
   const input = parseInput(retentionInput, rawEvent ?? {}, 'retention input');
   logger.appendKeys({ stack: env.STACK_NAME });
   const result = await applyRetention(
-    { ec2, ssm, imagebuilder },
+    { ec2, autoscaling, ssm, imagebuilder },
     {
       stackName: env.STACK_NAME,
+      launchTemplateId: env.LAUNCH_TEMPLATE_ID,
+      groupName: env.GROUP_NAME,
       keep: env.AMI_RETENTION,
       currentAmiParameter: env.CURRENT_AMI_PARAMETER,
       pinnedAmiId: env.PINNED_AMI_ID || undefined,
@@ -42,6 +47,7 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
     },
   );
   if (!result.dryRun) {
+    metrics.addMetric(METRIC.launchTemplateVersionsDeleted, MetricUnit.Count, result.prunedVersions.length);
     metrics.addMetric(METRIC.amisDeleted, MetricUnit.Count, result.deleted.length);
     metrics.addMetric(
       METRIC.snapshotsDeleted,
@@ -53,6 +59,8 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
     dryRun: result.dryRun,
     kept: result.kept.length,
     deleted: result.deleted.map((d) => d.imageId),
+    keptVersions: result.keptVersions.length,
+    prunedVersions: result.prunedVersions.map((v) => v.version),
   });
   return result;
 });

@@ -1,10 +1,7 @@
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  DescribeLaunchTemplatesCommand,
-  DescribeLaunchTemplateVersionsCommand,
   type EC2Client,
   type Image,
 } from '@aws-sdk/client-ec2';
@@ -13,21 +10,29 @@ import {
   type ImagebuilderClient,
   ResourceNotFoundException,
 } from '@aws-sdk/client-imagebuilder';
-import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import { logger } from '../lib/observability';
+import { currentAmi, groupUse, STACK_TAG, stackImages, stackInstances, templateVersions } from './listing';
 import { realSleep, type Sleep, TokenBucket, withBackoff } from './pacing';
+import { deleteVersions, planVersions, type VersionKeepReason, type VersionRef } from './versions';
 
-export const STACK_TAG = 'external-worker:stack';
+export { STACK_TAG } from './listing';
 /** Set by Image Builder on the AMIs it distributes: the image build version ARN. */
 export const IMAGE_BUILDER_TAG = 'Ec2ImageBuilderArn';
 
 export interface RetentionClients {
   ec2: EC2Client;
+  autoscaling: AutoScalingClient;
   ssm: SSMClient;
   imagebuilder: ImagebuilderClient;
 }
 
 export interface RetentionSettings {
   stackName: string;
+  /** The fleet's launch template: its versions nothing needs are deleted first. */
+  launchTemplateId: string;
+  /** The fleet's Auto Scaling group: the version it and its instances use stay. */
+  groupName: string;
   /** How many of the newest AMIs of the stack to keep whatever else holds. */
   keep: number;
   currentAmiParameter: string;
@@ -53,128 +58,15 @@ export interface RetentionResult {
   dryRun: boolean;
   kept: Array<{ imageId: string; reason: KeepReason }>;
   deleted: Array<{ imageId: string; snapshots: string[]; imageBuilderImage?: string }>;
+  /** Launch template versions kept, and why (`not-deleted`: EC2 refused to delete it). */
+  keptVersions: Array<VersionRef & { reason: VersionKeepReason }>;
+  /** Launch template versions deleted (in a dry run: that would be deleted). */
+  prunedVersions: VersionRef[];
 }
 
 export interface RetentionRuntime {
   sleep: Sleep;
   now: () => number;
-}
-
-const PAGE = { describeImages: 1000, instances: 1000, templates: 200, versions: 200 } as const;
-
-/** Every page of a paginated listing. */
-async function allPages<P extends { NextToken?: string }, T>(
-  fetch: (token: string | undefined) => Promise<P>,
-  items: (page: P) => T[] | undefined,
-): Promise<T[]> {
-  const found: T[] = [];
-  let token: string | undefined;
-  do {
-    const page = await fetch(token);
-    found.push(...(items(page) ?? []));
-    token = page.NextToken;
-  } while (token);
-  return found;
-}
-
-async function stackImages(ec2: EC2Client, stackName: string, sleep: Sleep): Promise<Image[]> {
-  return allPages(
-    (NextToken) =>
-      withBackoff(
-        () =>
-          ec2.send(
-            new DescribeImagesCommand({
-              Owners: ['self'],
-              Filters: [{ Name: `tag:${STACK_TAG}`, Values: [stackName] }],
-              MaxResults: PAGE.describeImages,
-              NextToken,
-            }),
-          ),
-        { sleep },
-      ),
-    (page) => page.Images,
-  );
-}
-
-/** AMIs that a launch template version of the stack refers to: a rollback may need any of them. */
-async function launchTemplateAmis(ec2: EC2Client, stackName: string, sleep: Sleep): Promise<Set<string>> {
-  const templates = await allPages(
-    (NextToken) =>
-      withBackoff(
-        () =>
-          ec2.send(
-            new DescribeLaunchTemplatesCommand({
-              Filters: [{ Name: `tag:${STACK_TAG}`, Values: [stackName] }],
-              MaxResults: PAGE.templates,
-              NextToken,
-            }),
-          ),
-        { sleep },
-      ),
-    (page) => page.LaunchTemplates,
-  );
-  const amis = new Set<string>();
-  for (const template of templates) {
-    const versions = await allPages(
-      (NextToken) =>
-        withBackoff(
-          () =>
-            ec2.send(
-              new DescribeLaunchTemplateVersionsCommand({
-                LaunchTemplateId: template.LaunchTemplateId,
-                MaxResults: PAGE.versions,
-                NextToken,
-              }),
-            ),
-          { sleep },
-        ),
-      (page) => page.LaunchTemplateVersions,
-    );
-    for (const version of versions) {
-      const imageId = version.LaunchTemplateData?.ImageId;
-      if (imageId) amis.add(imageId);
-    }
-  }
-  return amis;
-}
-
-/** AMIs of every instance of the account and region that is not terminated, whoever launched it. */
-async function instanceAmis(ec2: EC2Client, sleep: Sleep): Promise<Set<string>> {
-  const reservations = await allPages(
-    (NextToken) =>
-      withBackoff(
-        () =>
-          ec2.send(
-            new DescribeInstancesCommand({
-              Filters: [
-                {
-                  Name: 'instance-state-name',
-                  Values: ['pending', 'running', 'shutting-down', 'stopping', 'stopped'],
-                },
-              ],
-              MaxResults: PAGE.instances,
-              NextToken,
-            }),
-          ),
-        { sleep },
-      ),
-    (page) => page.Reservations,
-  );
-  return new Set(
-    reservations.flatMap((r) => r.Instances ?? []).flatMap((i) => (i.ImageId ? [i.ImageId] : [])),
-  );
-}
-
-async function currentAmi(ssm: SSMClient, name: string, sleep: Sleep): Promise<string | undefined> {
-  try {
-    const { Parameter } = await withBackoff(() => ssm.send(new GetParameterCommand({ Name: name })), {
-      sleep,
-    });
-    return Parameter?.Value;
-  } catch (error) {
-    if (error instanceof ParameterNotFound || (error as Error).name === 'ParameterNotFound') return undefined;
-    throw error;
-  }
 }
 
 const created = (image: Image) => Date.parse(image.CreationDate ?? '') || 0;
@@ -206,8 +98,10 @@ function keepReason(
 }
 
 /**
- * Keeps the newest `keep` AMIs of the stack and every AMI something still refers to; deregisters
- * the others, then deletes their snapshots, then their Image Builder images. Oldest first, paced.
+ * First deletes the launch template versions nothing can need any more (versions.ts), so that the
+ * AMIs only they named become free. Then keeps the newest `keep` AMIs of the stack and every AMI
+ * something still refers to; deregisters the others, then deletes their snapshots, then their
+ * Image Builder images. Oldest first, every deletion paced.
  */
 export async function applyRetention(
   clients: RetentionClients,
@@ -215,12 +109,42 @@ export async function applyRetention(
   runtime: RetentionRuntime = { sleep: realSleep, now: Date.now },
 ): Promise<RetentionResult> {
   const { sleep } = runtime;
-  const [images, templates, instances, current] = await Promise.all([
+  const [images, versions, group, instances, current] = await Promise.all([
     stackImages(clients.ec2, settings.stackName, sleep),
-    launchTemplateAmis(clients.ec2, settings.stackName, sleep),
-    instanceAmis(clients.ec2, sleep),
+    templateVersions(clients.ec2, settings.launchTemplateId, sleep),
+    groupUse(clients.autoscaling, settings.groupName, settings.launchTemplateId, sleep),
+    stackInstances(clients.ec2, settings.stackName, sleep),
     currentAmi(clients.ssm, settings.currentAmiParameter, sleep),
   ]);
+  const bucket = new TokenBucket({ burst: 10, perSecond: 2, sleep, now: runtime.now });
+  const paced = async <T>(call: () => Promise<T>): Promise<T> => {
+    await bucket.take();
+    return withBackoff(call, { sleep });
+  };
+
+  const rollback = new Set(settings.protectAmis);
+  const plan = planVersions(versions, {
+    launchTemplateId: settings.launchTemplateId,
+    group,
+    instances,
+    // One more than the AMIs kept: the version each kept AMI was rolled out with, and the one before.
+    newest: settings.keep + 1,
+    newerThan: settings.protectNewerThan,
+    rollback,
+    current,
+    pinned: settings.pinnedAmiId,
+  });
+  if (!group)
+    logger.warn('group not found: no launch template version is deleted', { group: settings.groupName });
+  const pruned = settings.dryRun
+    ? { deleted: plan.doomed, failed: [] }
+    : await deleteVersions(clients.ec2, settings.launchTemplateId, plan.doomed, paced);
+  const keptVersions = [
+    ...plan.kept,
+    ...pruned.failed.map((v) => ({ ...v, reason: 'not-deleted' as const })),
+  ];
+  const templates = new Set(keptVersions.flatMap((v) => v.imageId ?? []));
+
   // A listing filtered by tag may still hold an AMI of another stack if the filter were ignored.
   const ours = images.filter((image) =>
     (image.Tags ?? []).some((tag) => tag.Key === STACK_TAG && tag.Value === settings.stackName),
@@ -232,13 +156,19 @@ export async function applyRetention(
   const refs = {
     pinned: settings.pinnedAmiId,
     current,
-    rollback: new Set(settings.protectAmis),
+    rollback,
     templates,
-    instances,
+    instances: new Set(instances.flatMap((i) => i.ImageId ?? [])),
     newerThan: settings.protectNewerThan,
   };
 
-  const result: RetentionResult = { dryRun: settings.dryRun, kept: [], deleted: [] };
+  const result: RetentionResult = {
+    dryRun: settings.dryRun,
+    kept: [],
+    deleted: [],
+    keptVersions,
+    prunedVersions: pruned.deleted,
+  };
   const doomed: Image[] = [];
   for (const image of byAge) {
     const reason = keepReason(image, newest, refs);
@@ -246,11 +176,6 @@ export async function applyRetention(
     else doomed.push(image);
   }
 
-  const bucket = new TokenBucket({ burst: 10, perSecond: 2, sleep, now: runtime.now });
-  const paced = async <T>(call: () => Promise<T>): Promise<T> => {
-    await bucket.take();
-    return withBackoff(call, { sleep });
-  };
   for (const image of doomed.reverse()) {
     const imageId = image.ImageId ?? '';
     const snapshots = (image.BlockDeviceMappings ?? []).flatMap((m) =>

@@ -30,6 +30,7 @@ export const envVar = {
       z.enum(['true', 'false']),
       z.transform((v) => v === 'true'),
     ),
+  launchTemplateId: () => z.string().check(z.regex(/^lt-[0-9a-f]+$/, 'expected a launch template id')),
   url: () => z.url(),
   optionalText: () => z.optional(z.string()),
   /** A JSON document matching `schema`. */

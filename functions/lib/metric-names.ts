@@ -45,6 +45,8 @@ export const METRIC = {
   amisDeleted: 'AmisDeleted',
   /** Snapshots deleted by retention. */
   snapshotsDeleted: 'SnapshotsDeleted',
+  /** Launch template versions of the fleet deleted by retention (before choosing the AMIs). */
+  launchTemplateVersionsDeleted: 'LaunchTemplateVersionsDeleted',
   /** A rebalance recommendation for an instance of the group (Capacity Rebalancing acts on it). */
   rebalanceRecommendations: 'RebalanceRecommendations',
 } as const;

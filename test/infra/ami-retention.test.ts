@@ -6,6 +6,17 @@ type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; C
 const { template, stack } = synth();
 const functionId = stack.getLogicalId(stack.retention.function.node.defaultChild as never);
 const resolved = (value: unknown) => JSON.stringify(stack.resolve(value));
+const launchTemplateId = stack.getLogicalId(stack.fleet.launchTemplate);
+
+function roleStatements(): Statement[] {
+  const roleId = stack.getLogicalId(stack.retention.function.role?.node.defaultChild as never);
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return Object.values(policies).flatMap(
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties.PolicyDocument
+        .Statement,
+  );
+}
 
 describe('AMI retention wiring', () => {
   test('runs daily, retries, and keeps what it could not deliver', () => {
@@ -38,7 +49,9 @@ describe('AMI retention wiring', () => {
       AMI_RETENTION: '3',
       CURRENT_AMI_PARAMETER: '/external-worker/prod/current-ami',
       STACK_NAME: 'external-worker-prod',
+      GROUP_NAME: 'external-worker-prod-workers',
     });
+    expect(fn.Properties.Environment.Variables.LAUNCH_TEMPLATE_ID).toEqual({ Ref: launchTemplateId });
     expect(fn.Properties.Environment.Variables.PINNED_AMI_ID).toBeUndefined();
   });
 
@@ -61,10 +74,28 @@ describe('AMI retention wiring', () => {
     );
     const mutating = statements.flatMap((s) => [s.Action].flat()).filter((a) => /Deregister|Delete/.test(a));
     expect(mutating.sort()).toEqual([
+      'ec2:DeleteLaunchTemplateVersions',
       'ec2:DeleteSnapshot',
       'ec2:DeregisterImage',
       'imagebuilder:DeleteImage',
     ]);
+  });
+
+  test("deletes versions of the fleet's launch template only; reads the group", () => {
+    const statements = roleStatements();
+    const deletes = statements.find((s) => s.Sid === 'DeleteFleetLaunchTemplateVersions') as Statement;
+    expect(deletes.Action).toBe('ec2:DeleteLaunchTemplateVersions');
+    expect(stack.resolve(deletes.Resource)).toEqual({
+      'Fn::Join': [
+        '',
+        ['arn:aws:ec2:eu-west-1:', { Ref: 'AWS::AccountId' }, ':launch-template/', { Ref: launchTemplateId }],
+      ],
+    });
+    const unscoped = statements.filter((s) => s.Resource === '*').flatMap((s) => [s.Action].flat());
+    expect(unscoped).toEqual(
+      expect.arrayContaining(['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeLaunchTemplateVersions']),
+    );
+    expect(unscoped).not.toContain('ec2:DescribeLaunchTemplates');
   });
 
   test('the number of AMIs to keep comes from amiRetention', () => {

@@ -33,6 +33,10 @@ beforeAll(async () => {
   resetSdkClients();
   Object.assign(process.env, {
     STACK_NAME: STACK,
+    // Each test's world has a launch template of its own, made after the handler is loaded: the
+    // retention finds none here and prunes no version (functions/ami-retention tests cover that).
+    LAUNCH_TEMPLATE_ID: 'lt-0000000000000000a',
+    GROUP_NAME: GROUP,
     AMI_RETENTION: '3',
     CURRENT_AMI_PARAMETER,
     POWERTOOLS_LOG_LEVEL: 'SILENT',

@@ -1,14 +1,41 @@
-import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
+import {
+  CreateLaunchTemplateCommand,
+  CreateLaunchTemplateVersionCommand,
+  CreateTagsCommand,
+  EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
 import { logger } from '../../../functions/lib/observability';
 import type { LambdaHandler } from '../../support/asl-harness';
+import { captureStdout } from '../../support/emf';
 import { type Moto, startMoto } from '../../support/moto';
 
 let moto: Moto;
 let handler: LambdaHandler;
 beforeAll(async () => {
   moto = await startMoto();
+  // The group on version 2 of 2: nothing to prune, the versions are reported with their reasons.
+  const { LaunchTemplate } = await new EC2Client({}).send(
+    new CreateLaunchTemplateCommand({ LaunchTemplateName: 'ew-handler-worker', LaunchTemplateData: {} }),
+  );
+  const launchTemplateId = LaunchTemplate?.LaunchTemplateId as string;
+  await new EC2Client({}).send(
+    new CreateLaunchTemplateVersionCommand({ LaunchTemplateId: launchTemplateId, LaunchTemplateData: {} }),
+  );
+  await new AutoScalingClient({}).send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: 'ew-handler-workers',
+      MinSize: 0,
+      MaxSize: 1,
+      AvailabilityZones: ['eu-west-1a'],
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '2' },
+    }),
+  );
   Object.assign(process.env, {
     STACK_NAME: 'ew-handler',
+    LAUNCH_TEMPLATE_ID: launchTemplateId,
+    GROUP_NAME: 'ew-handler-workers',
     AMI_RETENTION: '1',
     CURRENT_AMI_PARAMETER: '/ew/h/current-ami',
   });
@@ -56,7 +83,23 @@ describe('ami-retention handler', () => {
     expect(dry.dryRun).toBe(true);
     expect(dry.kept).toHaveLength(1);
     expect(dry.deleted).toHaveLength(1);
-    const real = (await handler({ source: 'schedule' }, context)) as { deleted: unknown[] };
+    const captured = captureStdout();
+    let real: { deleted: unknown[]; keptVersions: unknown[]; prunedVersions: unknown[] };
+    try {
+      real = (await handler({ source: 'schedule' }, context)) as typeof real;
+    } finally {
+      captured.restore();
+    }
     expect(real.deleted).toEqual(dry.deleted);
+    expect(real.prunedVersions).toEqual([]);
+    expect(real.keptVersions).toEqual([
+      { version: 2, reason: 'latest' },
+      { version: 1, reason: 'default' },
+    ]);
+    expect(captured.metrics()).toMatchObject({
+      AmisDeleted: [1],
+      SnapshotsDeleted: [1],
+      LaunchTemplateVersionsDeleted: [0],
+    });
   });
 });

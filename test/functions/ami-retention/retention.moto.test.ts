@@ -1,13 +1,9 @@
+import { AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
-  CreateSnapshotCommand,
-  CreateTagsCommand,
-  CreateVolumeCommand,
-  DescribeImagesCommand,
   DescribeSnapshotsCommand,
   EC2Client,
-  RegisterImageCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import {
@@ -19,6 +15,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention } from '../../../functions/ami-retention/retention';
 import { type Moto, startMoto } from '../../support/moto';
+import { type Built, buildImage, remainingImages } from './moto-fleet';
 
 const STACK = 'ew-moto';
 const CURRENT = '/ew/moto/current-ami';
@@ -28,80 +25,29 @@ const THEIRS = 20;
 let moto: Moto;
 let ec2: EC2Client;
 let ssm: SSMClient;
+let autoscaling: AutoScalingClient;
 beforeAll(async () => {
   moto = await startMoto();
   ec2 = new EC2Client({});
+  autoscaling = new AutoScalingClient({});
   ssm = new SSMClient({});
 });
 afterAll(async () => moto.stop());
 
-interface Built {
-  id: string;
-  /** Snapshots the AMI's block device mappings refer to. */
-  snapshots: string[];
-  arn: string;
-  /** Snapshots of volumes given to RegisterImage (moto does not map them): never touched. */
-  volumeSnapshots: string[];
-}
-
-async function buildImage(stack: string, n: number): Promise<Built> {
-  const snapshots: string[] = [];
-  for (let disk = 0; disk < 1 + (n % 2); disk += 1) {
-    const volume = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'eu-west-1a', Size: 8 }));
-    const snapshot = await ec2.send(new CreateSnapshotCommand({ VolumeId: volume.VolumeId }));
-    snapshots.push(snapshot.SnapshotId as string);
-  }
-  const arn = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${stack}-worker/1.0.${n}/1`;
-  const { ImageId } = await ec2.send(
-    new RegisterImageCommand({
-      Name: `${stack}-${n}`,
-      RootDeviceName: '/dev/xvda',
-      BlockDeviceMappings: snapshots.map((SnapshotId, i) => ({
-        DeviceName: i === 0 ? '/dev/xvda' : `/dev/xvd${'fgh'[i - 1]}`,
-        Ebs: { SnapshotId },
-      })),
-    }),
-  );
-  // moto ignores TagSpecifications on RegisterImage; Image Builder tags right after registering too.
-  await ec2.send(
-    new CreateTagsCommand({
-      Resources: [ImageId as string],
-      Tags: [
-        { Key: 'external-worker:stack', Value: stack },
-        { Key: 'Ec2ImageBuilderArn', Value: arn },
-      ],
-    }),
-  );
-  // moto keeps a snapshot of its own for a registered AMI: what DescribeImages reports is the truth.
-  const { Images = [] } = await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId as string] }));
-  const mapped = (Images[0]?.BlockDeviceMappings ?? []).flatMap((m) =>
-    m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
-  );
-  return { id: ImageId as string, snapshots: mapped, arn, volumeSnapshots: snapshots };
-}
-
-async function remainingImages(stack: string): Promise<string[]> {
-  const { Images = [] } = await ec2.send(
-    new DescribeImagesCommand({
-      Owners: ['self'],
-      Filters: [{ Name: 'tag:external-worker:stack', Values: [stack] }],
-    }),
-  );
-  return Images.map((i) => i.ImageId as string).sort();
-}
+const build = (stack: string, n: number) => buildImage(ec2, stack, n);
 
 test('keeps the newest and every referenced AMI, deletes the rest with snapshots and Image Builder images', async () => {
   const ours: Built[] = [];
   for (let n = 0; n < OURS; n += 1) {
     // moto dates AMIs to the second: the newest three are built in a later second than the rest.
     if (n === OURS - 3) await new Promise((resolve) => setTimeout(resolve, 1100));
-    ours.push(await buildImage(STACK, n));
+    ours.push(await build(STACK, n));
   }
   const theirs: Built[] = [];
-  for (let n = 0; n < THEIRS; n += 1) theirs.push(await buildImage('someone-else', n));
+  for (let n = 0; n < THEIRS; n += 1) theirs.push(await build('someone-else', n));
   const at = (n: number) => ours[n] as Built;
 
-  await ec2.send(
+  const { LaunchTemplate } = await ec2.send(
     new CreateLaunchTemplateCommand({
       LaunchTemplateName: `${STACK}-worker`,
       LaunchTemplateData: { ImageId: at(10).id },
@@ -123,7 +69,27 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
       LaunchTemplateData: { ImageId: at(25).id },
     }),
   );
-  await ec2.send(new RunInstancesCommand({ ImageId: at(30).id, MinCount: 1, MaxCount: 1 }));
+  const launchTemplateId = LaunchTemplate?.LaunchTemplateId as string;
+  await autoscaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: `${STACK}-workers`,
+      MinSize: 0,
+      MaxSize: 1,
+      DesiredCapacity: 0,
+      AvailabilityZones: ['eu-west-1a'],
+      LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' },
+    }),
+  );
+  await ec2.send(
+    new RunInstancesCommand({
+      ImageId: at(30).id,
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: [{ Key: 'external-worker:stack', Value: STACK }] },
+      ],
+    }),
+  );
   await ssm.send(new PutParameterCommand({ Name: CURRENT, Value: at(40).id, Type: 'String' }));
 
   const imagebuilder = mockClient(ImagebuilderClient);
@@ -132,9 +98,11 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
     .on(DeleteImageCommand, { imageBuildVersionArn: at(0).arn })
     .rejects(new ResourceNotFoundException({ message: 'gone', $metadata: {} }));
   try {
-    const clients = { ec2, ssm, imagebuilder: new ImagebuilderClient({}) };
+    const clients = { ec2, autoscaling, ssm, imagebuilder: new ImagebuilderClient({}) };
     const settings = {
       stackName: STACK,
+      launchTemplateId,
+      groupName: `${STACK}-workers`,
       keep: 3,
       currentAmiParameter: CURRENT,
       pinnedAmiId: at(50).id,
@@ -143,7 +111,7 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
     const runtime = { sleep: async () => undefined, now: () => 0 };
 
     const dry = await applyRetention(clients, { ...settings, dryRun: true }, runtime);
-    expect(await remainingImages(STACK)).toHaveLength(OURS);
+    expect(await remainingImages(ec2, STACK)).toHaveLength(OURS);
     expect(imagebuilder.commandCalls(DeleteImageCommand)).toHaveLength(0);
 
     const result = await applyRetention(clients, { ...settings, dryRun: false }, runtime);
@@ -162,8 +130,8 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
       [at(60).id]: 'rollback',
     });
     const keptIds = Object.keys(reasons).sort();
-    expect(await remainingImages(STACK)).toEqual(keptIds);
-    expect(await remainingImages('someone-else')).toEqual(theirs.map((t) => t.id).sort());
+    expect(await remainingImages(ec2, STACK)).toEqual(keptIds);
+    expect(await remainingImages(ec2, 'someone-else')).toEqual(theirs.map((t) => t.id).sort());
     expect(result.deleted).toHaveLength(OURS - keptIds.length);
 
     const { Snapshots = [] } = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
@@ -178,6 +146,13 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
       .commandCalls(DeleteImageCommand)
       .map((c) => c.args[0].input.imageBuildVersionArn);
     expect(imageBuilderDeletes.sort()).toEqual(result.deleted.map((d) => d.imageBuilderImage).sort());
+
+    // Two versions, both among the newest four: none is deleted.
+    expect(result.prunedVersions).toEqual([]);
+    expect(result.keptVersions).toEqual([
+      { version: 2, imageId: at(20).id, reason: 'latest' },
+      { version: 1, imageId: at(10).id, reason: 'default' },
+    ]);
 
     const again = await applyRetention(clients, { ...settings, dryRun: false }, runtime);
     expect(again.deleted).toEqual([]);

@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { applyRetention } from '../../../functions/ami-retention/retention';
+import { logger } from '../../../functions/lib/observability';
 import { type FakeAccount, type FakeImage, fakeClients } from './fake-clients';
 
 const STACK = 'ew-prop';
 const CURRENT = '/ew/prop/current-ami';
+const TEMPLATE = 'lt-0123456789abcdef0';
+const GROUP = 'ew-prop-workers';
 
 const imageArb = fc.record({
   ours: fc.boolean(),
@@ -13,24 +16,82 @@ const imageArb = fc.record({
   imageBuilder: fc.boolean(),
 });
 
-const fleetArb = fc.array(imageArb, { minLength: 0, maxLength: 40 }).chain((specs) => {
-  const ids = specs.map((_, i) => `ami-${i.toString(16).padStart(8, '0')}`);
-  const someId = ids.length ? fc.constantFrom(...ids) : fc.constant('ami-ffffffff');
-  return fc.record({
-    specs: fc.constant(specs),
-    ids: fc.constant(ids),
-    keep: fc.integer({ min: 1, max: 6 }),
-    ourTemplate: fc.array(someId, { maxLength: 8 }),
-    otherTemplate: fc.array(someId, { maxLength: 4 }),
-    instances: fc.array(someId, { maxLength: 6 }),
-    current: fc.option(someId),
-    pinned: fc.option(someId),
-    rollback: fc.array(someId, { maxLength: 2 }),
-    newerThan: fc.option(fc.integer({ min: 0, max: 10_000 })),
-    throttle: fc.constantFrom(0, 0.05, 0.2),
-    seed: fc.integer(),
+const instanceArb = (someId: fc.Arbitrary<string>, versions: number) =>
+  fc.record({
+    imageId: someId,
+    stack: fc.constantFrom(STACK, 'someone-else', undefined),
+    state: fc.constantFrom('running' as const, 'stopped' as const, 'terminated' as const),
+    templateVersion: versions ? fc.option(fc.integer({ min: 1, max: versions })) : fc.constant(null),
+    otherTemplate: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
   });
-});
+
+const fleetArb = fc
+  .tuple(fc.array(imageArb, { minLength: 0, maxLength: 40 }), fc.integer({ min: 0, max: 14 }))
+  .chain(([specs, versionCount]) => {
+    const ids = specs.map((_, i) => `ami-${i.toString(16).padStart(8, '0')}`);
+    const someId = ids.length ? fc.constantFrom(...ids) : fc.constant('ami-ffffffff');
+    const someVersion = fc.integer({ min: 1, max: Math.max(versionCount, 1) });
+    return fc.record({
+      specs: fc.constant(specs),
+      ids: fc.constant(ids),
+      keep: fc.integer({ min: 1, max: 6 }),
+      versions: fc.array(fc.record({ imageId: someId, created: fc.integer({ min: 0, max: 10_000 }) }), {
+        minLength: versionCount,
+        maxLength: versionCount,
+      }),
+      defaultVersion: someVersion,
+      group: fc.option(
+        fc.record({
+          version: fc.oneof(someVersion.map(String), fc.constantFrom('$Latest', '$Default')),
+          mixed: fc.boolean(),
+          instances: fc.array(fc.oneof(someVersion.map(String), fc.constant('$Default')), { maxLength: 3 }),
+        }),
+        { freq: 5 },
+      ),
+      instances: fc.array(instanceArb(someId, versionCount), { maxLength: 6 }),
+      undeletable: fc.array(someVersion, { maxLength: 2 }),
+      current: fc.option(someId),
+      pinned: fc.option(someId),
+      rollback: fc.array(someId, { maxLength: 2 }),
+      newerThan: fc.option(fc.integer({ min: 0, max: 10_000 })),
+      throttle: fc.constantFrom(0, 0.05, 0.2),
+      seed: fc.integer(),
+    });
+  });
+
+type Fleet = typeof fleetArb extends fc.Arbitrary<infer F> ? F : never;
+
+/** The versions that must stay, computed from the rules in docs/rollout.md. */
+function versionsToKeep(fleet: Fleet): Set<number> {
+  const numbers = fleet.versions.map((_, i) => i + 1);
+  const latest = numbers.length;
+  if (!latest) return new Set();
+  if (!fleet.group) return new Set(numbers);
+  const resolve = (v: string) =>
+    v === '$Latest' ? latest : v === '$Default' ? fleet.defaultVersion : Number(v);
+  const protectedAmis = new Set([
+    ...fleet.rollback,
+    ...(fleet.current ? [fleet.current] : []),
+    ...(fleet.pinned ? [fleet.pinned] : []),
+  ]);
+  return new Set(
+    numbers.filter((n) => {
+      const version = fleet.versions[n - 1] as { imageId: string; created: number };
+      return (
+        n === latest ||
+        n === fleet.defaultVersion ||
+        n === resolve(fleet.group?.version ?? '') ||
+        fleet.group?.instances.some((v) => resolve(v) === n) ||
+        fleet.instances.some(
+          (i) => i.stack === STACK && i.state !== 'terminated' && !i.otherTemplate && i.templateVersion === n,
+        ) ||
+        n > latest - (fleet.keep + 1) ||
+        (fleet.newerThan !== null && version.created > fleet.newerThan) ||
+        protectedAmis.has(version.imageId)
+      );
+    }),
+  );
+}
 
 function seeded(seed: number): () => number {
   let state = seed >>> 0 || 1;
@@ -42,8 +103,10 @@ function seeded(seed: number): () => number {
   };
 }
 
+beforeAll(() => logger.setLogLevel('SILENT'));
+
 describe('AMI retention over random fleets', () => {
-  test('never deletes a referenced AMI, keeps the newest N, deletes the rest of the stack only', async () => {
+  test('never deletes a needed version or a referenced AMI, keeps the newest N, deletes the rest of the stack only', async () => {
     await fc.assert(
       fc.asyncProperty(fleetArb, async (fleet) => {
         const images: FakeImage[] = fleet.specs.map((spec, i) => ({
@@ -58,20 +121,52 @@ describe('AMI retention over random fleets', () => {
         }));
         const account: FakeAccount = {
           images: images.map((i) => ({ ...i, snapshots: [...i.snapshots] })),
-          templates: [
-            { id: 'lt-ours', stack: STACK, versions: fleet.ourTemplate },
-            { id: 'lt-other', versions: fleet.otherTemplate },
-          ],
-          instances: fleet.instances.map((imageId, n) => ({ id: `i-${n}`, imageId })),
+          template: {
+            id: TEMPLATE,
+            defaultVersion: fleet.defaultVersion,
+            versions: fleet.versions.map((v, i) => ({ number: i + 1, ...v })),
+          },
+          group: fleet.group
+            ? {
+                name: GROUP,
+                version: fleet.group.version,
+                mixed: fleet.group.mixed,
+                instances: fleet.group.instances.map((version, n) => ({ id: `i-g${n}`, version })),
+              }
+            : undefined,
+          instances: fleet.instances.map((i, n) => ({
+            id: `i-${n}`,
+            imageId: i.imageId,
+            stack: i.stack,
+            state: i.state,
+            templateVersion: i.templateVersion ?? undefined,
+            otherTemplate: i.otherTemplate,
+          })),
+          undeletable: fleet.undeletable,
           parameters: fleet.current ? { [CURRENT]: fleet.current } : {},
           log: [],
           throttle: fleet.throttle,
           random: seeded(fleet.seed),
         };
+        const settings = {
+          stackName: STACK,
+          launchTemplateId: TEMPLATE,
+          groupName: GROUP,
+          keep: fleet.keep,
+          currentAmiParameter: CURRENT,
+          pinnedAmiId: fleet.pinned ?? undefined,
+          protectNewerThan: fleet.newerThan === null ? undefined : new Date(fleet.newerThan),
+          protectAmis: fleet.rollback,
+        };
+        const runtime = { sleep: async () => undefined, now: () => 0 };
+        const dry = await applyRetention(fakeClients(account), { ...settings, dryRun: true }, runtime);
+        expect(account.log).toEqual([]);
         const result = await applyRetention(
           fakeClients(account),
           {
             stackName: STACK,
+            launchTemplateId: TEMPLATE,
+            groupName: GROUP,
             keep: fleet.keep,
             currentAmiParameter: CURRENT,
             pinnedAmiId: fleet.pinned ?? undefined,
@@ -82,6 +177,24 @@ describe('AMI retention over random fleets', () => {
           { sleep: async () => undefined, now: () => 0 },
         );
 
+        const mustKeep = versionsToKeep(fleet);
+        const deletedVersions = account.log
+          .filter((l) => l.startsWith('delete-version '))
+          .map((l) => Number(l.slice(15)));
+        const expectedVersions = fleet.versions
+          .map((_, i) => i + 1)
+          .filter((n) => !mustKeep.has(n) && !fleet.undeletable.includes(n) && n !== fleet.defaultVersion);
+        expect(deletedVersions.sort((a, b) => a - b)).toEqual(expectedVersions);
+        expect(result.prunedVersions.map((v) => v.version).sort((a, b) => a - b)).toEqual(expectedVersions);
+        expect(dry.prunedVersions.map((v) => v.version).sort((a, b) => a - b)).toEqual(
+          fleet.versions.map((_, i) => i + 1).filter((n) => !mustKeep.has(n) && n !== fleet.defaultVersion),
+        );
+        const remaining = account.template?.versions ?? [];
+        expect(result.keptVersions.map((v) => v.version).sort((a, b) => a - b)).toEqual(
+          remaining.map((v) => v.number).sort((a, b) => a - b),
+        );
+        if (!fleet.undeletable.length) expect(result.deleted).toEqual(dry.deleted);
+
         const ours = images.filter((i) => i.stack === STACK);
         const newest = new Set(
           [...ours]
@@ -90,8 +203,10 @@ describe('AMI retention over random fleets', () => {
             .map((i) => i.id),
         );
         const referenced = new Set([
-          ...fleet.ourTemplate,
-          ...fleet.instances,
+          ...remaining.map((v) => v.imageId),
+          ...fleet.instances
+            .filter((i) => i.stack === STACK && i.state !== 'terminated')
+            .map((i) => i.imageId),
           ...fleet.rollback,
           ...(fleet.current ? [fleet.current] : []),
           ...(fleet.pinned ? [fleet.pinned] : []),
@@ -122,6 +237,15 @@ describe('AMI retention over random fleets', () => {
           if (image.imageBuilderArn)
             expect(account.log).not.toContain(`delete-image ${image.imageBuilderArn}`);
         }
+        // The versions the group, its instances, the template itself and the stack's instances use stay,
+        // and so do their AMIs.
+        const inUse = (fleet.versions.length ? [fleet.versions.length, fleet.defaultVersion] : []).concat(
+          fleet.group ? [] : fleet.versions.map((_, i) => i + 1),
+        );
+        for (const n of inUse) {
+          expect(deletedVersions).not.toContain(n);
+          expect(account.log).not.toContain(`deregister ${fleet.versions[n - 1]?.imageId}`);
+        }
         // Each deleted AMI: deregistered, then its snapshots, then its Image Builder image.
         for (const id of expectedDeleted) {
           const image = images.find((i) => i.id === id) as FakeImage;
@@ -147,14 +271,20 @@ describe('AMI retention over random fleets', () => {
         state: 'available' as const,
         snapshots: [`snap-${i}`],
       })),
-      templates: [],
       instances: [],
       parameters: {},
       log: [],
       throttle: 0,
       random: Math.random,
     };
-    const settings = { stackName: STACK, keep: 3, currentAmiParameter: CURRENT, protectAmis: [] };
+    const settings = {
+      stackName: STACK,
+      launchTemplateId: TEMPLATE,
+      groupName: GROUP,
+      keep: 3,
+      currentAmiParameter: CURRENT,
+      protectAmis: [],
+    };
     const runtime = { sleep: async () => undefined, now: () => 0 };
     const dry = await applyRetention(fakeClients(account), { ...settings, dryRun: true }, runtime);
     expect(account.log).toEqual([]);
