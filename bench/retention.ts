@@ -21,6 +21,8 @@ const OTHER_STACK = 'external-worker-staging';
 const CURRENT_AMI_PARAMETER = '/external-worker/prod/current-ami';
 export const AMIS = 10_000;
 const KEEP = 3;
+const LAUNCH_TEMPLATE_ID = 'lt-0123456789abcdef0';
+const GROUP_NAME = `${STACK}-workers`;
 
 const amiId = (i: number) => `ami-${i.toString(16).padStart(17, '0')}`;
 
@@ -70,7 +72,7 @@ export function buildAccount(): { account: Account; referenced: string[] } {
     ),
     launchTemplates: [
       {
-        LaunchTemplateId: 'lt-0123456789abcdef0',
+        LaunchTemplateId: LAUNCH_TEMPLATE_ID,
         LaunchTemplateName: `${STACK}-worker`,
         Tags: [{ Key: STACK_TAG, Value: STACK }],
         DefaultVersionNumber: 1,
@@ -86,8 +88,8 @@ export function buildAccount(): { account: Account; referenced: string[] } {
     parameters: new Map([[CURRENT_AMI_PARAMETER, amiId(9_980)]]),
     groups: [
       {
-        AutoScalingGroupName: `${STACK}-workers`,
-        LaunchTemplate: { LaunchTemplateId: 'lt-0123456789abcdef0', Version: '5' },
+        AutoScalingGroupName: GROUP_NAME,
+        LaunchTemplate: { LaunchTemplateId: LAUNCH_TEMPLATE_ID, Version: '5' },
       },
     ],
     deregistered: [],
@@ -135,6 +137,8 @@ export async function benchRetention(
           stackName: STACK,
           keep: KEEP,
           currentAmiParameter: CURRENT_AMI_PARAMETER,
+          launchTemplateId: LAUNCH_TEMPLATE_ID,
+          groupName: GROUP_NAME,
           dryRun: false,
           protectAmis: [],
         },
