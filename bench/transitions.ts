@@ -148,15 +148,7 @@ export async function benchTransitions(): Promise<TransitionResults> {
   const moto = await startMoto();
   try {
     resetSdkClients();
-    Object.assign(process.env, {
-      STACK_NAME: rolloutWorld.STACK,
-      AMI_RETENTION: '3',
-      CURRENT_AMI_PARAMETER: rolloutWorld.CURRENT_AMI_PARAMETER,
-      // The handler is loaded once, before any scenario makes its template: retention prunes
-      // nothing here, its own tests cover that.
-      LAUNCH_TEMPLATE_ID: 'lt-0000000000000000a',
-      GROUP_NAME: rolloutWorld.GROUP,
-    });
+    Object.assign(process.env, rolloutWorld.RETENTION_ENV);
     // The handler makes its clients when loaded: after moto is up.
     const retention = (await import('../functions/ami-retention/handler')).handler as LambdaHandler;
 

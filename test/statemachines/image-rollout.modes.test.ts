@@ -20,8 +20,8 @@ import {
   GROUP,
   mockImageBuilder,
   RETENTION_ARN,
+  RETENTION_ENV,
   RefreshService,
-  STACK,
   type World,
 } from './rollout-world';
 import { mockAllThrottledOnce } from './throttle';
@@ -31,15 +31,7 @@ let retention: LambdaHandler;
 beforeAll(async () => {
   moto = await startMoto();
   resetSdkClients();
-  // Each world's launch template is made after the handler is loaded: the retention finds none here
-  // and prunes no version (functions/ami-retention tests cover that).
-  Object.assign(process.env, {
-    STACK_NAME: STACK,
-    LAUNCH_TEMPLATE_ID: 'lt-0000000000000000a',
-    GROUP_NAME: GROUP,
-    AMI_RETENTION: '3',
-    CURRENT_AMI_PARAMETER,
-  });
+  Object.assign(process.env, RETENTION_ENV);
   logger.setLogLevel('SILENT');
   retention = (await import('../../functions/ami-retention/handler')).handler as LambdaHandler;
 });

@@ -21,6 +21,7 @@ import {
   imageEvent,
   mockImageBuilder,
   RETENTION_ARN,
+  RETENTION_ENV,
   RefreshService,
   STACK,
   type World,
@@ -31,14 +32,7 @@ let retention: LambdaHandler;
 beforeAll(async () => {
   moto = await startMoto();
   resetSdkClients();
-  Object.assign(process.env, {
-    STACK_NAME: STACK,
-    // Each test's world has a launch template of its own, made after the handler is loaded: the
-    // retention finds none here and prunes no version (functions/ami-retention tests cover that).
-    LAUNCH_TEMPLATE_ID: 'lt-0000000000000000a',
-    GROUP_NAME: GROUP,
-    AMI_RETENTION: '3',
-    CURRENT_AMI_PARAMETER,
+  Object.assign(process.env, RETENTION_ENV, {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
   });

@@ -281,3 +281,16 @@ export class RefreshService {
     return { InstanceRefreshes: listed.map(({ script: _script, ...refresh }) => structuredClone(refresh)) };
   }
 }
+
+/**
+ * The environment the retention handler validates when loaded, for the rollout's runs. Each world's
+ * launch template is made after the handler is loaded: retention finds none and prunes no version
+ * (the functions/ami-retention tests cover that).
+ */
+export const RETENTION_ENV = {
+  STACK_NAME: STACK,
+  LAUNCH_TEMPLATE_ID: 'lt-0000000000000000a',
+  GROUP_NAME: GROUP,
+  AMI_RETENTION: '3',
+  CURRENT_AMI_PARAMETER,
+};
