@@ -81,7 +81,7 @@ export class DestroyWorkflow extends Construct {
     this.workflow.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
     this.grant(props, parameters);
-    notifications.grantPublish(this.workflow.role);
+    notifications.topic.grantPublish(this.workflow.role);
 
     new CfnOutput(Stack.of(this), 'DestroyStateMachineArn', {
       description: `Destroy the stack: aws stepfunctions start-execution --state-machine-arn <this> --input '{"confirm":"${config.stackName}"}'`,

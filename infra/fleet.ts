@@ -13,6 +13,7 @@ import type { DeployInputs } from './deploy-inputs';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
 import { workerUserData } from './user-data';
+import { encryptedGp3 } from './volumes';
 import { createWorkerRole } from './worker-role';
 
 export interface WorkerFleetProps {
@@ -211,24 +212,8 @@ export class WorkerFleet extends Construct {
         instanceMetadataTags: 'enabled',
       },
       blockDeviceMappings: [
-        {
-          deviceName: '/dev/xvda',
-          ebs: {
-            volumeSize: config.rootVolumeSize,
-            volumeType: 'gp3',
-            encrypted: true,
-            deleteOnTermination: true,
-          },
-        },
-        {
-          deviceName: '/dev/xvdf',
-          ebs: {
-            volumeSize: config.dataVolumeSize,
-            volumeType: 'gp3',
-            encrypted: true,
-            deleteOnTermination: true,
-          },
-        },
+        encryptedGp3('/dev/xvda', config.rootVolumeSize),
+        encryptedGp3('/dev/xvdf', config.dataVolumeSize),
         ...INSTANCE_STORE_DEVICES,
       ],
       userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),

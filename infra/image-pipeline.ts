@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
 import { PlaybookRebuild } from './playbook-rebuild';
+import { encryptedGp3 } from './volumes';
 
 export interface WorkerImagePipelineProps {
   config: WorkerConfig;
@@ -119,17 +120,7 @@ export class WorkerImagePipeline extends Construct {
           parameters: Object.entries(componentParameters).map(([name, value]) => ({ name, value: [value] })),
         },
       ],
-      blockDeviceMappings: [
-        {
-          deviceName: '/dev/xvda',
-          ebs: {
-            volumeSize: config.rootVolumeSize,
-            volumeType: 'gp3',
-            encrypted: true,
-            deleteOnTermination: true,
-          },
-        },
-      ],
+      blockDeviceMappings: [encryptedGp3('/dev/xvda', config.rootVolumeSize)],
       // The playbook installs and enables the agent itself; the fleet needs it.
       additionalInstanceConfiguration: { systemsManagerAgent: { uninstallAfterBuild: false } },
     });

@@ -88,7 +88,7 @@ export class Lifecycle extends Construct {
     ];
     for (const [machine, groupActions] of machines) {
       this.deadline.function.grantInvoke(machine.role);
-      notifications.grantPublish(machine.role);
+      notifications.topic.grantPublish(machine.role);
       this.grantLifecycleActions(machine.role, groupArn, groupActions);
       this.grantRunCommand(machine.role);
       machine.role.addToPrincipalPolicy(

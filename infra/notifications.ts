@@ -49,9 +49,4 @@ export class Notifications extends Construct {
       this.topic.addSubscription(new subscriptions.EmailSubscription(config.notificationEmail));
     }
   }
-
-  /** Lets `grantee` publish: the topic, and data keys of its key. */
-  grantPublish(grantee: iam.IGrantable): void {
-    this.topic.grantPublish(grantee);
-  }
 }

@@ -200,7 +200,7 @@ export class ImageRollout extends Construct {
       }),
     ];
     for (const statement of statements) role.addToPolicy(statement);
-    props.notifications.grantPublish(role);
+    props.notifications.topic.grantPublish(role);
     props.retention.grantInvoke(role);
 
     const region = config.region;

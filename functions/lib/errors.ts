@@ -28,20 +28,6 @@ export class UpstreamError extends RetryableError {
   override readonly name = 'UpstreamError';
 }
 
-/** Something still in progress was observed; poll again later. */
-export class NotReadyError extends RetryableError {
-  override readonly name = 'NotReadyError';
-}
-
-/** The AWS resource the task works on does not exist (any more). */
-export class ResourceGoneError extends TerminalError {
-  override readonly name = 'ResourceGoneError';
-}
-
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-export function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : typeof error;
 }

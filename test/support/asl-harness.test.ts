@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { NotReadyError } from '../../functions/lib/errors';
+import { UpstreamError } from '../../functions/lib/errors';
 import { runStateMachine, substitute } from './asl-harness';
 import { type Moto, startMoto } from './moto';
 import { resetSdkClients, stepFunctionsErrorName } from './sdk-adapter';
@@ -21,7 +21,7 @@ function counter(failFirst = 0) {
   let calls = 0;
   return async () => {
     calls += 1;
-    if (calls <= failFirst) throw new NotReadyError('not yet');
+    if (calls <= failFirst) throw new UpstreamError('not yet');
     return calls - failFirst;
   };
 }
