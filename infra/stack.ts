@@ -31,6 +31,7 @@ export class ExternalWorkerStack extends Stack {
   readonly rollout: ImageRollout;
   readonly lifecycle: Lifecycle;
   readonly destroy: DestroyWorkflow;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
@@ -82,7 +83,7 @@ export class ExternalWorkerStack extends Stack {
       ruleNames: [...this.rollout.ruleNames, this.retention.ruleName],
     });
 
-    new Observability(this, 'Observability', {
+    this.observability = new Observability(this, 'Observability', {
       ...fleetAndTopic,
       flows: [
         { flow: 'Rollout', stateMachine: this.rollout.stateMachine },
