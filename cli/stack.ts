@@ -19,7 +19,7 @@ export interface WorkerStack {
   alarmNames: string[];
 }
 
-const REQUIRED = [
+export const REQUIRED_OUTPUTS = [
   OUTPUT.groupName,
   OUTPUT.launchTemplateId,
   OUTPUT.imagePipelineArn,
@@ -50,12 +50,12 @@ export async function findStack(cfn: CloudFormationClient, name: string): Promis
   }
   if (!stack) throw new StackNotFoundError(`stack ${name} not found in this account and region`);
   const outputs = new Map((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  const missing = REQUIRED.filter((key) => !outputs.has(key));
+  const missing = REQUIRED_OUTPUTS.filter((key) => !outputs.has(key));
   if (missing.length > 0)
     throw new StackNotFoundError(
       `stack ${name} is not an external-worker stack this CLI knows (missing outputs: ${missing.join(', ')}); deploy this version first`,
     );
-  const out = (key: (typeof REQUIRED)[number]) => outputs.get(key) as string;
+  const out = (key: (typeof REQUIRED_OUTPUTS)[number]) => outputs.get(key) as string;
   return {
     name,
     status: stack.StackStatus ?? 'UNKNOWN',
