@@ -30,7 +30,10 @@ export function statusText(s: FleetStatus, now: Date): string[] {
     : 'none yet (no rollout has completed)';
   lines.push(
     ...table([
-      ['scheduler', s.scheduler.version ?? `unknown: ${s.scheduler.error ?? ''}`, `(${s.scheduler.address})`],
+      [
+        'scheduler',
+        `${s.scheduler.version ?? `unknown: ${s.scheduler.error ?? ''}`} (${s.scheduler.address})`,
+      ],
       ['built', built],
       ['rolled out', s.currentAmi ? versionText(s.currentAmi) : '-'],
       ['current AMI', current],
@@ -97,7 +100,7 @@ export function statusText(s: FleetStatus, now: Date): string[] {
 
   const r = s.lastRetention;
   const retention = r
-    ? `${r.errors > 0 ? `failed (${plural(r.errors, 'error')})` : 'ok'} in the hour from ${when(r.hour)}: deleted ` +
+    ? `${r.errors > 0 ? `failed (${plural(r.errors, 'error')})` : 'ok'} (hour of ${when(r.hour)}): deleted ` +
       `${plural(r.amisDeleted, 'AMI')}, ${plural(r.snapshotsDeleted, 'snapshot')}, ` +
       `${plural(r.versionsDeleted, 'launch template version')}`
     : 'no run in the last 48 h';
