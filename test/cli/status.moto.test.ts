@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import type { Clients } from '../../cli/clients';
 import { run } from '../../cli/main';
@@ -154,4 +156,25 @@ test('a stack without the outputs the CLI needs: named, exit code 3', async () =
   expect(io.stderr[0]).toMatch(
     /^external-worker: stack other-stack is not an external-worker stack this CLI knows \(missing outputs: LaunchTemplateId, ImagePipelineArn, .*\); deploy this version first$/,
   );
+});
+
+test('the package bin runs as a process: region and credentials from the environment, exit code for scripts', () => {
+  const bin = path.join(__dirname, '..', '..', 'bin', 'external-worker.js');
+  const found = spawnSync(process.execPath, [bin, 'status', '--stack', STACK, '--json'], {
+    encoding: 'utf8',
+    env: process.env,
+  });
+  expect(found.stderr).toBe('');
+  expect(found.status).toBe(0);
+  expect(JSON.parse(found.stdout)).toMatchObject({ stack: STACK, group: { desired: 2 } });
+
+  const missing = spawnSync(process.execPath, [bin, 'status', '--stack', 'nope'], {
+    encoding: 'utf8',
+    env: process.env,
+  });
+  expect({ status: missing.status, stdout: missing.stdout, stderr: missing.stderr }).toEqual({
+    status: 3,
+    stdout: '',
+    stderr: 'external-worker: stack nope not found in this account and region\n',
+  });
 });
