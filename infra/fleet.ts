@@ -203,12 +203,15 @@ export class WorkerFleet extends Construct {
       securityGroupIds: [this.securityGroup.attrGroupId],
       keyName: config.keyPairName,
       ebsOptimized: config.ebsOptimized,
-      // IMDSv2 only. Hop limit 2: build containers on the worker reach the metadata service
-      // through one more network hop and use the instance role, as in the original.
+      // IMDSv2 only, hop limit 1: a token cannot leave the host, so a build container (one network
+      // hop away) gets none; the host firewall drops its packets to the service as well. Only the
+      // explicit buildsUseInstanceRole allows the extra hop.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-existing-instances.html
       metadataOptions: {
         httpTokens: 'required',
-        httpPutResponseHopLimit: 2,
+        httpPutResponseHopLimit: config.buildsUseInstanceRole ? 2 : 1,
         httpEndpoint: 'enabled',
+        httpProtocolIpv6: 'disabled',
         instanceMetadataTags: 'enabled',
       },
       blockDeviceMappings: [

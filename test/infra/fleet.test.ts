@@ -137,9 +137,15 @@ describe('launch template', () => {
     expect(launchTemplateData(ondemand).InstanceType).toBe('c5d.2xlarge');
   });
 
-  test('IMDSv2 required, hop limit 2, encrypted gp3 root and data volumes, instance stores', () => {
+  test('IMDSv2 required, hop limit 1, encrypted gp3 root and data volumes, instance stores', () => {
     const data = launchTemplateData(synth({ rootVolumeSize: 30, dataVolumeSize: 200 }).template);
-    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(data.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+      HttpEndpoint: 'enabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'enabled',
+    });
     const mappings = data.BlockDeviceMappings as Json[];
     expect(mappings[0]).toEqual({
       DeviceName: '/dev/xvda',
@@ -154,6 +160,15 @@ describe('launch template', () => {
     );
     expect(data.EbsOptimized).toBe(true);
     expect(launchTemplateData(synth({ ebsOptimized: false }).template).EbsOptimized).toBe(false);
+  });
+
+  test('builds reach the metadata service (hop limit 2) only with buildsUseInstanceRole', () => {
+    const data = launchTemplateData(synth({ buildsUseInstanceRole: 'true' }).template);
+    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(userData(synth({ buildsUseInstanceRole: true }).template)).toContain(
+      "EW_BUILDS_USE_INSTANCE_ROLE='true'",
+    );
+    expect(userData(defaults.template)).toContain("EW_BUILDS_USE_INSTANCE_ROLE='false'");
   });
 
   test('a key pair only when keyPairName is set', () => {
