@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 import { WorkerFunction } from './lambda';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerLogGroupName } from './names';
 import { workerUserData } from './user-data';
 import { encryptedGp3 } from './volumes';
 import { createWorkerRole } from './worker-role';
@@ -55,13 +55,13 @@ export class WorkerFleet extends Construct {
     this.mixedInstances = config.instanceType.length > 1;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
-      logGroupName: `/${config.project}/${config.env}/workers`,
+      logGroupName: workerLogGroupName(config),
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.securityGroup = this.createSecurityGroup(config, inputs);
-    this.role = createWorkerRole(this, config, this.logGroup, props.playbook);
+    this.role = createWorkerRole(this, config, props.playbook);
     const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
 
     const imageId = config.workerAmiId ?? this.currentAmi(config, inputs, props.playbook);

@@ -1,5 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { synth } from '../support/stack';
@@ -72,57 +72,6 @@ describe('security group', () => {
       WORKERS_SG,
     );
     expect(onlyMetrics.SecurityGroupIngress).toEqual([expect.objectContaining({ FromPort: 9100 })]);
-  });
-});
-
-describe('instance role', () => {
-  const roles = defaults.template.findResources('AWS::IAM::Role', {
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })],
-      },
-    },
-  });
-  const [roleId] = Object.keys(roles);
-  const policy = Object.values(
-    defaults.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
-  )[0] as { Properties: { PolicyDocument: { Statement: Json[] } } };
-  const statements = policy.Properties.PolicyDocument.Statement;
-
-  test('SSM managed instance core, nothing broader', () => {
-    const role = roles[roleId as string] as { Properties: { ManagedPolicyArns: unknown[] } };
-    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AmazonSSMManagedInstanceCore');
-    expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
-  });
-
-  test('logs only to the workers log group, the worker key only, ECR pull, the playbook read', () => {
-    const bySid = Object.fromEntries(statements.map((s) => [s.Sid ?? JSON.stringify(s.Action), s]));
-    expect(bySid.ShipWorkerLogs?.Resource).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/^FleetWorkerLogs/), 'Arn'] },
-      {
-        'Fn::Join': [
-          '',
-          [{ 'Fn::GetAtt': [expect.stringMatching(/^FleetWorkerLogs/), 'Arn'] }, ':log-stream:*'],
-        ],
-      },
-    ]);
-    expect(bySid.ReadWorkerKey).toMatchObject({ Action: 'ssm:GetParameter' });
-    expect(JSON.stringify(bySid.ReadWorkerKey?.Resource)).toContain(
-      ':parameter/external-worker/prod/worker-key',
-    );
-    expect([bySid.EcrPull?.Action].flat().sort()).toEqual([
-      'ecr:BatchCheckLayerAvailability',
-      'ecr:BatchGetImage',
-      'ecr:GetDownloadUrlForLayer',
-    ]);
-    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
-    expect(actions.filter((a) => a.endsWith('*') && !a.startsWith('s3:'))).toEqual([]);
-    expect(actions).not.toContain('ssm:GetParameters');
-  });
-
-  test('a custom worker key parameter is the one readable', () => {
-    const { template } = synth({ workerKeyParameter: '/ci/secret/key' });
-    expect(JSON.stringify(template.toJSON())).toContain(':parameter/ci/secret/key');
   });
 });
 
