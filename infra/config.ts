@@ -183,6 +183,8 @@ export const configSchema = z.strictObject({
     ),
   ).default({}),
   keepRunningOnBootFailure: bool.default(false),
+  // Off: builds cannot reach the instance metadata service, so never the instance role (README, Security).
+  buildsUseInstanceRole: bool.default(false),
   ansibleVersion: pattern(/^[0-9]+\.[0-9]+(\.[0-9]+)?$/, 'an ansible-core version such as 2.17.7').default(
     '2.17.7',
   ),

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 import { WorkerFunction } from './lambda';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerLogGroupName } from './names';
 import { workerUserData } from './user-data';
 import { encryptedGp3 } from './volumes';
 import { createWorkerRole } from './worker-role';
@@ -55,13 +55,13 @@ export class WorkerFleet extends Construct {
     this.mixedInstances = config.instanceType.length > 1;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
-      logGroupName: `/${config.project}/${config.env}/workers`,
+      logGroupName: workerLogGroupName(config),
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.securityGroup = this.createSecurityGroup(config, inputs);
-    this.role = createWorkerRole(this, config, this.logGroup, props.playbook);
+    this.role = createWorkerRole(this, config, props.playbook);
     const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
 
     const imageId = config.workerAmiId ?? this.currentAmi(config, inputs, props.playbook);
@@ -203,12 +203,15 @@ export class WorkerFleet extends Construct {
       securityGroupIds: [this.securityGroup.attrGroupId],
       keyName: config.keyPairName,
       ebsOptimized: config.ebsOptimized,
-      // IMDSv2 only. Hop limit 2: build containers on the worker reach the metadata service
-      // through one more network hop and use the instance role, as in the original.
+      // IMDSv2 only, hop limit 1: a token cannot leave the host, so a build container (one network
+      // hop away) gets none; the host firewall drops its packets to the service as well. Only the
+      // explicit buildsUseInstanceRole allows the extra hop.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-existing-instances.html
       metadataOptions: {
         httpTokens: 'required',
-        httpPutResponseHopLimit: 2,
+        httpPutResponseHopLimit: config.buildsUseInstanceRole ? 2 : 1,
         httpEndpoint: 'enabled',
+        httpProtocolIpv6: 'disabled',
         instanceMetadataTags: 'enabled',
       },
       blockDeviceMappings: [

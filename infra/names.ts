@@ -28,3 +28,7 @@ export function runtimeParameters(config: WorkerConfig) {
  * these only, and the AMI retention deletes these only.
  */
 export const workerImageName = (config: WorkerConfig): string => `${config.stackName}-worker`;
+
+/** Log group the workers ship their boot, worker and system logs to. */
+export const workerLogGroupName = (config: WorkerConfig): string =>
+  `/${config.project}/${config.env}/workers`;

@@ -39,6 +39,7 @@ export function workerUserData(
     EW_USE_LOCAL_DEVICE: String(config.useLocalDevice),
     EW_VAR_LIB_DEVICE: config.varLibDevice,
     EW_KEEPRUNNING_DEFAULT: String(config.keepRunningOnBootFailure),
+    EW_BUILDS_USE_INSTANCE_ROLE: String(config.buildsUseInstanceRole),
     EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
     EW_ANSIBLE_VERSION: config.ansibleVersion,
   };
