@@ -78,11 +78,11 @@ export function createWorkerRole(
   const acknowledgements: Array<[string, string]> = [
     ['Resource::*', 'ecr:GetAuthorizationToken has no resource-level permissions.'],
     [
-      `Resource::arn:aws:ecr:${region}:<AWS::AccountId>:repository/*`,
+      `Resource::arn:${stack.partition}:ecr:${region}:<AWS::AccountId>:repository/*`,
       'Build steps pull images from any repository of the account, as the original allowed.',
     ],
     [
-      `Resource::arn:aws:logs:${region}:<AWS::AccountId>:log-group:*`,
+      `Resource::arn:${stack.partition}:logs:${region}:<AWS::AccountId>:log-group:*`,
       'DescribeLogGroups takes only the log-group ARN pattern of the account; it reads names, no log data.',
     ],
     [
@@ -90,7 +90,7 @@ export function createWorkerRole(
       'One log stream per instance and file, named at boot; limited to the workers log group.',
     ],
     [
-      `Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
+      `Resource::arn:${stack.partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
       'Read-only access to the playbook asset object, as granted by the asset itself.',
     ],
     ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [
