@@ -87,7 +87,11 @@ export class AmiRetention extends Construct {
       new iam.PolicyStatement({
         sid: 'DeleteSnapshotsOfDeregisteredAmis',
         actions: ['ec2:DeleteSnapshot'],
-        resources: [stack.formatArn({ service: 'ec2', resource: 'snapshot', resourceName: '*' })],
+        // Snapshot ARNs carry no account: arn:<partition>:ec2:<region>::snapshot/<id>
+        // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html#amazonec2-resources-for-iam-policies).
+        resources: [
+          stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' }),
+        ],
       }),
     );
     role.addToPolicy(
@@ -114,13 +118,16 @@ export class AmiRetention extends Construct {
     );
     const region = config.region;
     for (const [resource, reason] of [
-      [`arn:aws:ec2:${region}::image/*`, 'Any AMI id, but only those tagged with this stack (condition).'],
       [
-        `arn:aws:ec2:${region}:<AWS::AccountId>:snapshot/*`,
+        `arn:${stack.partition}:ec2:${region}::image/*`,
+        'Any AMI id, but only those tagged with this stack (condition).',
+      ],
+      [
+        `arn:${stack.partition}:ec2:${region}::snapshot/*`,
         'Snapshots of the AMIs just deregistered; Image Builder does not tag them, so no tag condition is possible.',
       ],
       [
-        `arn:aws:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
+        `arn:${stack.partition}:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
         "Every version and build of this stack's Image Builder image.",
       ],
     ]) {

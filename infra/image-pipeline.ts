@@ -216,7 +216,7 @@ export class WorkerImagePipeline extends Construct {
         'Image Builder drives the build instance through the SSM agent, which needs exactly this AWS-maintained policy.',
       ],
       [
-        `AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${config.region}/*]`,
+        `AwsSolutions-IAM5[Resource::arn:${stack.partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${config.region}/*]`,
         'Read-only access to the playbook asset object, as granted by the asset itself.',
       ],
       ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [

@@ -96,7 +96,7 @@ export class VersionCheck extends Construct {
     );
     topic.grantPublish(role);
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:aws:imagebuilder:${config.region}:<AWS::AccountId>:image/${image.imageName}/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${stack.partition}:imagebuilder:${config.region}:<AWS::AccountId>:image/${image.imageName}/*]`,
       reason:
         'Build version ARNs of this pipeline end with a version and build number only known once a build started; limited to this pipeline image name.',
     });

@@ -67,7 +67,8 @@ describe('AMI retention wiring', () => {
     expect(bySid('DeregisterOwnAmis').Condition).toEqual({
       StringEquals: { 'ec2:ResourceTag/external-worker:stack': 'external-worker-prod' },
     });
-    expect(resolved(bySid('DeleteSnapshotsOfDeregisteredAmis').Resource)).toContain(':ec2:eu-west-1:');
+    // Snapshot ARNs carry no account: with one, every DeleteSnapshot would be denied.
+    expect(bySid('DeleteSnapshotsOfDeregisteredAmis').Resource).toBe('arn:aws:ec2:eu-west-1::snapshot/*');
     expect(resolved(bySid('DeleteOwnImageBuilderImages').Resource)).toContain(':imagebuilder:eu-west-1:');
     expect(resolved(bySid('DeleteOwnImageBuilderImages').Resource)).toContain(
       ':image/external-worker-prod-worker/*',
