@@ -6,13 +6,23 @@ import { BUNDLE_OPTIONS, FUNCTIONS_DIR, functionEntry } from '../infra/bundling'
 
 export interface BundleResult {
   name: string;
+  /** The function sends AWS SDK commands: the cold-start budget applies to it. */
+  usesSdk: boolean;
   bytes: number;
-  plainBytes: number;
+  /** The same code built as Lambda's runtime SDK would serve it: `@aws-sdk/*` left to the runtime. */
+  runtimeSdkBytes: number;
   coldMs: number;
-  plainColdMs: number;
+  runtimeSdkColdMs: number;
 }
 
 const ROOT = path.join(__dirname, '..');
+
+/**
+ * The build that leaves the SDK to the nodejs24.x runtime (`external: ['@aws-sdk/*']`): in Lambda,
+ * `require('@aws-sdk/client-ec2')` then loads the runtime's CommonJS build of the whole client,
+ * which is what NODE_PATH reproduces here with the same versions.
+ */
+const RUNTIME_SDK_OPTIONS = { ...BUNDLE_OPTIONS, plugins: [], external: ['@aws-sdk/*', '@smithy/*'] };
 
 /** Every function folder with a handler: the bundles the stack deploys. */
 export function functionNames(): string[] {
@@ -22,22 +32,17 @@ export function functionNames(): string[] {
     .sort();
 }
 
-async function bundle(name: string, outfile: string, optimized: boolean): Promise<number> {
-  await build({
-    entryPoints: [functionEntry(name)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: BUNDLE_OPTIONS.target,
-    format: BUNDLE_OPTIONS.format,
-    mainFields: [...BUNDLE_OPTIONS.mainFields],
-    external: [...BUNDLE_OPTIONS.external],
-    minify: optimized && BUNDLE_OPTIONS.minify,
-    treeShaking: optimized && BUNDLE_OPTIONS.treeShaking,
-    sourcemap: BUNDLE_OPTIONS.sourcemap,
-    logLevel: 'silent',
-  });
-  return fs.statSync(outfile).size;
+async function bundle(
+  name: string,
+  outfile: string,
+  options: typeof BUNDLE_OPTIONS | typeof RUNTIME_SDK_OPTIONS,
+) {
+  const result = await build({ ...options, entryPoints: [functionEntry(name)], outfile, metafile: true });
+  const inputs = Object.keys(result.metafile.inputs);
+  return {
+    bytes: fs.statSync(outfile).size,
+    usesSdk: inputs.some((input) => input.includes('node_modules/@aws-sdk/client-')),
+  };
 }
 
 /**
@@ -59,41 +64,50 @@ function initEnvironment(): NodeJS.ProcessEnv {
   };
 }
 
-/** Median over `runs` fresh Node processes of the time to load and initialize the bundle. */
-function coldLoadMs(file: string, runs: number, env: NodeJS.ProcessEnv): number {
+/** One cold load and init of `file` in a fresh Node process, in milliseconds. */
+function coldLoadMs(file: string, env: NodeJS.ProcessEnv): number {
   const script = `const t=performance.now();require(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t))`;
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    const child = spawnSync(process.execPath, ['-e', script], {
-      cwd: ROOT,
-      env: { ...env, NODE_PATH: path.join(ROOT, 'node_modules') },
-      encoding: 'utf8',
-    });
-    if (child.status !== 0) throw new Error(`loading ${file} failed: ${child.stderr.slice(0, 500)}`);
-    samples.push(Number(child.stdout));
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    cwd: ROOT,
+    env: { ...env, NODE_PATH: path.join(ROOT, 'node_modules') },
+    encoding: 'utf8',
+  });
+  if (child.status !== 0) throw new Error(`loading ${file} failed: ${child.stderr.slice(0, 500)}`);
+  return Number(child.stdout);
 }
 
+const median = (samples: number[]) =>
+  [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)] ?? Number.NaN;
+
+/**
+ * Sizes and cold starts of each function's bundle beside its runtime-SDK build. The two are loaded
+ * in alternation, so that a change of the machine's load weighs on both alike.
+ */
 export async function benchBundles(
   outDir: string,
   runs: number,
   envByFunction: Record<string, NodeJS.ProcessEnv>,
-) {
+): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
   for (const name of functionNames()) {
-    const optimizedFile = path.join(outDir, name, 'index.js');
-    const plainFile = path.join(outDir, name, 'plain.js');
-    const bytes = await bundle(name, optimizedFile, true);
-    const plainBytes = await bundle(name, plainFile, false);
+    const bundledFile = path.join(outDir, name, 'index.js');
+    const runtimeSdkFile = path.join(outDir, name, 'runtime-sdk.js');
+    const bundled = await bundle(name, bundledFile, BUNDLE_OPTIONS);
+    const runtimeSdk = await bundle(name, runtimeSdkFile, RUNTIME_SDK_OPTIONS);
     const env = { ...initEnvironment(), ...(envByFunction[name] ?? {}) };
+    const cold: number[] = [];
+    const runtimeCold: number[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      cold.push(coldLoadMs(bundledFile, env));
+      runtimeCold.push(coldLoadMs(runtimeSdkFile, env));
+    }
     results.push({
       name,
-      bytes,
-      plainBytes,
-      coldMs: coldLoadMs(optimizedFile, runs, env),
-      plainColdMs: coldLoadMs(plainFile, runs, env),
+      usesSdk: bundled.usesSdk,
+      bytes: bundled.bytes,
+      runtimeSdkBytes: runtimeSdk.bytes,
+      coldMs: median(cold),
+      runtimeSdkColdMs: median(runtimeCold),
     });
   }
   return results;

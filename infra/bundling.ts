@@ -1,21 +1,66 @@
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { type BuildOptions, build } from 'esbuild';
+import { sdkSchemaPlugin } from './sdk-schema-plugin';
 
 /** Folder of the Lambda sources, and the entry of each function. */
 export const FUNCTIONS_DIR = path.join(__dirname, '..', 'functions');
 export const functionEntry = (name: string): string => path.join(FUNCTIONS_DIR, name, 'handler.ts');
 
 /**
- * esbuild options of every Lambda bundle. The stack passes them to NodejsFunction and the
- * benchmark builds with exactly these, so the sizes it reports are the deployed ones.
+ * esbuild options of every Lambda bundle. The stack and the benchmark build with exactly these, so
+ * the sizes and cold starts the benchmark reports are the deployed ones.
+ *
+ * The AWS SDK is bundled, not taken from the runtime: the runtime's copy is each client's whole
+ * CommonJS build (hundreds of milliseconds to load for EC2 alone) at a version we do not test
+ * with. Its ES module builds (`module` before `main`) let esbuild keep only the commands a function
+ * sends, once the schema plugin has made the generated schemas tree-shakable.
  */
 export const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
   target: 'node24',
   format: 'cjs',
   minify: true,
   treeShaking: true,
   sourcemap: false,
-  // The nodejs24.x runtime ships the AWS SDK v3: bundling it again would triple every bundle
-  // and its cold start.
-  external: ['@aws-sdk/*', '@smithy/*'] as string[],
   mainFields: ['module', 'main'],
-} as const;
+  plugins: [sdkSchemaPlugin],
+  logLevel: 'silent',
+} satisfies BuildOptions;
+
+/** Bundles function `name` into `outfile`; returns the bundle's size in bytes. */
+export async function bundleFunction(name: string, outfile: string, options: BuildOptions = BUNDLE_OPTIONS) {
+  const result = await build({ ...options, entryPoints: [functionEntry(name)], outfile, metafile: true });
+  return Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
+}
+
+/** The command line that bundles one function (bundle-function.ts), run by synthesis. */
+const BUNDLE_SCRIPT = path.join(__dirname, 'bundle-function.ts');
+
+/**
+ * The code asset of function `name`: bundled by the local esbuild with BUNDLE_OPTIONS. esbuild's
+ * plugins need its asynchronous API, which a construct cannot await, so a child process bundles.
+ */
+export function functionCode(name: string): lambda.Code {
+  return lambda.Code.fromAsset(path.join(FUNCTIONS_DIR, name), {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Never pulled: the local bundling below either succeeds or stops the synthesis.
+      image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:24'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          const child = spawnSync(
+            process.execPath,
+            ['--import', 'tsx', BUNDLE_SCRIPT, name, path.join(outputDir, 'index.js')],
+            { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          if (child.status !== 0) throw new Error(`bundling ${name} failed: ${child.stderr || child.error}`);
+          return true;
+        },
+      },
+    },
+  });
+}

@@ -1,12 +1,11 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/lib/metric-names';
-import { BUNDLE_OPTIONS, functionEntry } from './bundling';
+import { functionCode } from './bundling';
 
 export interface WorkerFunctionProps {
   /** Folder under functions/ holding handler.ts. */
@@ -25,9 +24,9 @@ export interface WorkerFunctionProps {
   deadLetterQueue?: sqs.IQueue;
 }
 
-/** A control-plane Lambda: Node 24 on arm64, bundled by the local esbuild, its own log group, X-Ray on. */
+/** A control-plane Lambda: Node 24 on arm64, bundled by the local esbuild (bundling.ts), its own log group, X-Ray on. */
 export class WorkerFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly logGroup: logs.LogGroup;
   readonly role: iam.Role;
 
@@ -56,9 +55,9 @@ export class WorkerFunction extends Construct {
         props.unscopedActions?.length ? ` nor for ${props.unscopedActions.join(', ')}` : ''
       }.`,
     });
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: functionEntry(props.name),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      code: functionCode(props.name),
+      handler: 'index.handler',
       description: props.description,
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -75,15 +74,6 @@ export class WorkerFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
-      },
-      bundling: {
-        target: BUNDLE_OPTIONS.target,
-        format: nodejs.OutputFormat.CJS,
-        minify: BUNDLE_OPTIONS.minify,
-        sourceMap: BUNDLE_OPTIONS.sourcemap,
-        mainFields: [...BUNDLE_OPTIONS.mainFields],
-        externalModules: [...BUNDLE_OPTIONS.external],
-        forceDockerBundling: false,
       },
     });
   }
