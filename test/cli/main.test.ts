@@ -71,7 +71,14 @@ describe('command line', () => {
 function member(state: string) {
   return {
     AutoScalingInstances: [
-      { InstanceId: ID, AutoScalingGroupName: GROUP, LifecycleState: state, AvailabilityZone: 'eu-west-1a' },
+      {
+        InstanceId: ID,
+        AutoScalingGroupName: GROUP,
+        LifecycleState: state,
+        AvailabilityZone: 'eu-west-1a',
+        HealthStatus: 'HEALTHY',
+        ProtectedFromScaleIn: false,
+      },
     ],
   };
 }
