@@ -59,7 +59,6 @@ export class AwsAccessError extends CliError {
 
 /** AWS SDK errors a user can fix (credentials, region, permissions), as one clear line. */
 const ACCESS_ERRORS = new Set([
-  'CredentialsProviderError',
   'ExpiredToken',
   'ExpiredTokenException',
   'InvalidClientTokenId',
@@ -76,6 +75,11 @@ export function classify(error: unknown): { message: string; exitCode: ExitCode 
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode };
   const name = (error as { name?: string })?.name ?? '';
   const message = error instanceof Error ? error.message : String(error);
+  if (name === 'CredentialsProviderError')
+    return {
+      message: `no AWS credentials: ${firstLine(message)} (set AWS_PROFILE, or log in with aws sso login)`,
+      exitCode: EXIT.aws,
+    };
   if (ACCESS_ERRORS.has(name))
     return { message: `AWS refused the request (${name}): ${firstLine(message)}`, exitCode: EXIT.aws };
   if (/region is missing/i.test(message))

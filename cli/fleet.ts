@@ -9,6 +9,7 @@ import { TAG } from '../functions/lib/contract';
 import { describeImage, tagValue } from '../functions/lib/images';
 import { readParameter } from '../functions/lib/parameters';
 import { type VersionState, versionState } from '../functions/version-check/state';
+import { StackNotFoundError } from './errors';
 import type { WorkerStack } from './stack';
 
 /** States an instance can be in while it exists (kept instances are out of the group, in any of these). */
@@ -23,7 +24,7 @@ export async function describeGroup(autoscaling: AutoScalingClient, name: string
     new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
   );
   const group = AutoScalingGroups[0];
-  if (!group) throw new Error(`the group ${name} of the stack does not exist`);
+  if (!group) throw new StackNotFoundError(`the group ${name} of the stack does not exist (any more)`);
   return group;
 }
 

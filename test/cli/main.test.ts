@@ -56,6 +56,25 @@ describe('command line', () => {
     ]);
   });
 
+  test('no credentials, or no region, say what to set: exit code 7', async () => {
+    for (const [error, line] of [
+      [
+        Object.assign(new Error('Could not load credentials from any providers'), {
+          name: 'CredentialsProviderError',
+        }),
+        'external-worker: no AWS credentials: Could not load credentials from any providers (set AWS_PROFILE, or log in with aws sso login)',
+      ],
+      [
+        new Error('Region is missing'),
+        'external-worker: no AWS region: set AWS_REGION (or a region in your AWS profile)',
+      ],
+    ] as const) {
+      const { clients, mocks } = mockedClients();
+      mocks.cfn.on(DescribeStacksCommand).rejects(error);
+      expect(await cli(clients, ['status', '--stack', STACK])).toMatchObject({ code: EXIT.aws, err: [line] });
+    }
+  });
+
   test('an unexpected error is one line and exit code 1', async () => {
     const { clients, mocks } = mockedClients();
     mocks.autoscaling
@@ -71,7 +90,14 @@ describe('command line', () => {
 function member(state: string) {
   return {
     AutoScalingInstances: [
-      { InstanceId: ID, AutoScalingGroupName: GROUP, LifecycleState: state, AvailabilityZone: 'eu-west-1a' },
+      {
+        InstanceId: ID,
+        AutoScalingGroupName: GROUP,
+        LifecycleState: state,
+        AvailabilityZone: 'eu-west-1a',
+        HealthStatus: 'HEALTHY',
+        ProtectedFromScaleIn: false,
+      },
     ],
   };
 }

@@ -30,7 +30,7 @@ export const OUTPUTS: Record<string, string> = {
   [OUTPUT.imagePipelineArn]: PIPELINE,
   [OUTPUT.versionStateParameter]: '/external-worker/prod/version-state',
   [OUTPUT.currentAmiParameter]: '/external-worker/prod/current-ami',
-  [OUTPUT.schedulerApiAddress]: 'https://scheduler.example.com',
+  [OUTPUT.schedulerApiAddress]: 'https://scheduler.cycloid.io',
   [OUTPUT.retentionFunctionName]: RETENTION_FUNCTION,
   [OUTPUT.topicArn]: `arn:aws:sns:eu-west-1:123456789012:${STACK}-notifications`,
   [OUTPUT.keptInstanceTag]: TAG.kept,
