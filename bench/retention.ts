@@ -1,18 +1,9 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client, type Image } from '@aws-sdk/client-ec2';
-import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import { isThrottling } from '../functions/ami-retention/pacing';
+import type { Image } from '@aws-sdk/client-ec2';
+import { DEFAULT_REQUEST_SHARE, isThrottling } from '../functions/ami-retention/pacing';
 import { applyRetention, IMAGE_BUILDER_TAG, STACK_TAG } from '../functions/ami-retention/retention';
-import { type BucketClass, FakeAws } from './fake-aws';
-import {
-  type Account,
-  autoScalingCommands,
-  ec2Commands,
-  imageBuilderCommands,
-  ssmCommands,
-} from './retention-world';
-import { VirtualClock } from './virtual-clock';
+import { type Account, emptyAccount, retentionClients } from '../test/support/fake-account';
+import { type BucketClass, EC2_BUCKETS, FakeAws } from '../test/support/fake-aws';
+import { VirtualClock } from '../test/support/virtual-clock';
 
 /** AMI retention against an in-memory account of 10,000 AMIs of the stack, in simulated time. */
 
@@ -61,6 +52,7 @@ export function buildAccount(): { account: Account; referenced: string[] } {
   const templateAmis = [1_200, 4_800, 9_990, 9_996].map(amiId);
   const instanceAmis = [7_000, 8_500].map(amiId);
   const account: Account = {
+    ...emptyAccount(),
     images,
     snapshots: new Map(
       all.flatMap((i) =>
@@ -94,9 +86,20 @@ export function buildAccount(): { account: Account; referenced: string[] } {
     ],
     deregistered: [],
   };
+  // An earlier run stopped half-way: snapshots it tagged, whose AMIs are gone, for the sweep; and
+  // snapshots of another stack's deregistered AMIs, untagged, that are not ours to delete.
+  for (let n = 0; n < ORPHANS; n += 1) {
+    const snapshot = `snap-orphan${n.toString(16).padStart(8, '0')}`;
+    account.snapshots.set(snapshot, `ami-gone${n}`);
+    account.snapshotTags.set(snapshot, [{ Key: STACK_TAG, Value: STACK }]);
+    account.snapshots.set(`snap-others${n.toString(16).padStart(8, '0')}`, `ami-others-gone${n}`);
+  }
   const referenced = [...templateAmis, ...instanceAmis, amiId(9_980), amiId(5_000), amiId(5_001)];
   return { account, referenced };
 }
+
+/** Snapshots left by an earlier run that stopped half-way (and as many of another stack). */
+const ORPHANS = 50;
 
 export interface RetentionRun {
   scenario: string;
@@ -104,13 +107,56 @@ export interface RetentionRun {
   otherReads: number;
   deregistered: number;
   snapshotsDeleted: number;
+  sweptSnapshots: number;
   imageBuilderDeleted: number;
   kept: number;
+  /** Mutating calls that went through, by action. */
+  mutations: Record<string, number>;
   throttlesHit: number;
   throttlingSurfaced: number;
   wrongDeletions: number;
+  /** Snapshots whose AMI is gone left after the run, this stack's. */
+  orphansLeft: number;
   simulatedSeconds: number;
+  /** The least time EC2's buckets allow for the run's calls at the rate this caller may take. */
+  floorSeconds: number;
+  /** The same with the whole of each bucket's refill (nobody else calling, no share kept back). */
+  wholeRefillFloorSeconds: number;
 }
+
+/**
+ * The floor of a run: each EC2 action draws from a bucket of its own, so the actions proceed side
+ * by side and the slowest bounds the run. An action of n successful calls needs at least
+ * (n - bucket size) / rate seconds: the bucket starts full, then refills at `rate`, this caller's
+ * share of the refill (or what other callers leave, if less).
+ */
+function floorSeconds(
+  aws: FakeAws,
+  background: Partial<Record<BucketClass, number>>,
+  share: number,
+): { floor: number; wholeRefill: number } {
+  let floor = 0;
+  let wholeRefill = 0;
+  for (const [key, calls] of aws.calls) {
+    const [service, action] = key.split(':') as [string, string];
+    const meter = METERED[action];
+    if (service !== 'ec2' || !meter) continue;
+    const admitted = calls - (aws.throttles.get(key) ?? 0);
+    const { size, refillPerSecond } = EC2_BUCKETS[meter];
+    const rate = Math.min(share * refillPerSecond, refillPerSecond - (background[meter] ?? 0));
+    floor = Math.max(floor, Math.max(0, admitted - size) / rate);
+    wholeRefill = Math.max(wholeRefill, Math.max(0, admitted - size) / refillPerSecond);
+  }
+  return { floor, wholeRefill };
+}
+
+/** The bucket of each EC2 action the run sends many of (the few listings are far within theirs). */
+const METERED: Record<string, BucketClass> = {
+  DeregisterImage: 'mutating',
+  DeleteSnapshot: 'mutating',
+  CreateTags: 'mutating',
+  DeleteLaunchTemplateVersions: 'mutating',
+};
 
 export async function benchRetention(
   scenario: string,
@@ -121,14 +167,10 @@ export async function benchRetention(
   const imageBuilderBefore = account.imageBuilderImages.size;
   const clock = new VirtualClock();
   const aws = new FakeAws(clock, background);
-  const clients = {
-    ec2: aws.client(EC2Client, 'ec2', ec2Commands(account)),
-    ssm: aws.client(SSMClient, 'ssm', ssmCommands(account)),
-    imagebuilder: aws.client(ImagebuilderClient, 'imagebuilder', imageBuilderCommands(account)),
-    autoscaling: aws.client(AutoScalingClient, 'autoscaling', autoScalingCommands(account)),
-  };
+  const clients = retentionClients(aws, account);
   let surfaced = 0;
   let kept = 0;
+  let swept = 0;
   try {
     const result = await clock.run(
       applyRetention(
@@ -146,17 +188,37 @@ export async function benchRetention(
       ),
     );
     kept = result.kept.length;
+    swept = result.sweptSnapshots.length;
   } catch (error) {
     if (!isThrottling(error)) throw error;
     surfaced += 1;
   }
   // Listings are the paginated scans of the account; single lookups (a parameter, the group) are not.
-  const LISTINGS = ['ec2:DescribeImages', 'ec2:DescribeLaunchTemplateVersions', 'ec2:DescribeInstances'];
+  const LISTINGS = [
+    'ec2:DescribeImages',
+    'ec2:DescribeLaunchTemplateVersions',
+    'ec2:DescribeInstances',
+    'ec2:DescribeSnapshots',
+  ];
   const reads = [...aws.calls.entries()].filter(([key]) => /:(Describe|Get)/.test(key));
   const newest = Array.from({ length: KEEP }, (_, n) => amiId(AMIS - 1 - n));
   const mustStay = new Set([...referenced, ...newest]);
   const wrong = account.deregistered.filter(
     (id) => mustStay.has(id) || Number.parseInt(id.slice(4), 16) >= AMIS,
+  );
+  const orphansLeft = [...account.snapshots.entries()].filter(
+    ([snapshot, image]) =>
+      !account.images.has(image) &&
+      (account.snapshotTags.get(snapshot) ?? []).some((t) => t.Key === STACK_TAG && t.Value === STACK),
+  ).length;
+  const othersLost =
+    ORPHANS - [...account.snapshots.keys()].filter((s) => s.startsWith('snap-others')).length;
+  const { floor, wholeRefill } = floorSeconds(aws, background, DEFAULT_REQUEST_SHARE);
+  const mutations = Object.fromEntries(
+    Object.keys(METERED).map((action) => [
+      action,
+      aws.count(`ec2:${action}`) - (aws.throttles.get(`ec2:${action}`) ?? 0),
+    ]),
   );
   return {
     scenario,
@@ -164,11 +226,16 @@ export async function benchRetention(
     otherReads: reads.reduce((sum, [key, n]) => (LISTINGS.includes(key) ? sum : sum + n), 0),
     deregistered: account.deregistered.length,
     snapshotsDeleted: snapshotsBefore - account.snapshots.size,
+    sweptSnapshots: swept,
     imageBuilderDeleted: imageBuilderBefore - account.imageBuilderImages.size,
     kept,
+    mutations,
     throttlesHit: aws.totalThrottles(),
     throttlingSurfaced: surfaced,
-    wrongDeletions: wrong.length,
+    wrongDeletions: wrong.length + othersLost,
+    orphansLeft,
     simulatedSeconds: clock.now() / 1000,
+    floorSeconds: floor,
+    wholeRefillFloorSeconds: wholeRefill,
   };
 }

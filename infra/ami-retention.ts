@@ -48,6 +48,7 @@ export class AmiRetention extends Construct {
         LAUNCH_TEMPLATE_ID: fleet.launchTemplate.ref,
         GROUP_NAME: fleet.groupName,
         AMI_RETENTION: String(config.amiRetention),
+        EC2_REQUEST_SHARE: String(config.amiRetentionRequestShare),
         CURRENT_AMI_PARAMETER: currentAmi,
         ...(config.workerAmiId ? { PINNED_AMI_ID: config.workerAmiId } : {}),
       },
@@ -55,6 +56,7 @@ export class AmiRetention extends Construct {
         'ec2:DescribeImages',
         'ec2:DescribeInstances',
         'ec2:DescribeLaunchTemplateVersions',
+        'ec2:DescribeSnapshots',
         'autoscaling:DescribeAutoScalingGroups',
       ],
     });
@@ -81,17 +83,33 @@ export class AmiRetention extends Construct {
         ],
       }),
     );
-    // Image Builder does not tag the snapshots of the AMIs it distributes, so no tag condition can
-    // hold here: the function deletes only the snapshots of the AMIs it has just deregistered.
+    // Image Builder does not tag the snapshots of the AMIs it distributes: the function tags those
+    // of each AMI with the stack before deregistering it, so that deletions (DeregisterImage with
+    // DeleteAssociatedSnapshots needs ec2:DeleteSnapshot on each snapshot too, and the sweep of
+    // orphans) can be held to this stack's snapshots.
+    const snapshots = stack.formatArn({
+      service: 'ec2',
+      account: '',
+      resource: 'snapshot',
+      resourceName: '*',
+    });
     role.addToPolicy(
       new iam.PolicyStatement({
-        sid: 'DeleteSnapshotsOfDeregisteredAmis',
+        sid: 'TagSnapshotsOfAmisToDeregister',
+        actions: ['ec2:CreateTags'],
+        resources: [snapshots],
+        conditions: {
+          StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: config.stackName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [STACK_TAG] },
+        },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeleteOwnSnapshots',
         actions: ['ec2:DeleteSnapshot'],
-        // Snapshot ARNs carry no account: arn:<partition>:ec2:<region>::snapshot/<id>
-        // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html#amazonec2-resources-for-iam-policies).
-        resources: [
-          stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' }),
-        ],
+        resources: [snapshots],
+        conditions: { StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: config.stackName } },
       }),
     );
     role.addToPolicy(
@@ -124,7 +142,7 @@ export class AmiRetention extends Construct {
       ],
       [
         `arn:${stack.partition}:ec2:${region}::snapshot/*`,
-        'Snapshots of the AMIs just deregistered; Image Builder does not tag them, so no tag condition is possible.',
+        'Any snapshot id, but only tagged with this stack: the tag it puts (condition on the request tag) and deletes (condition on the resource tag).',
       ],
       [
         `arn:${stack.partition}:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,

@@ -189,6 +189,11 @@ export const configSchema = z.strictObject({
     '2.17.7',
   ),
   amiRetention: positiveInt('AMIs to keep').default(3),
+  /** Share of each EC2 request bucket's refill a retention run may use; the rest is left to the account. */
+  amiRetentionRequestShare: fromString(
+    asNumber,
+    z.number({ error: 'a share of EC2 request rates, more than 0 and at most 1, such as 0.8' }).gt(0).max(1),
+  ).default(0.8),
   minHealthyPercentage: fromString(
     asNumber,
     z.number({ error: 'a percentage 0-100' }).int().min(0).max(100),

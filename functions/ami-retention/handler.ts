@@ -19,6 +19,7 @@ const env = readEnv({
   AMI_RETENTION: envVar.positiveInt(),
   CURRENT_AMI_PARAMETER: envVar.parameterName(),
   PINNED_AMI_ID: envVar.optionalText(),
+  EC2_REQUEST_SHARE: envVar.optionalShare(),
 });
 
 /** From the rollout (after a success) or the daily schedule (`{}`); extra keys are ignored. */
@@ -44,6 +45,7 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
       dryRun: input.dryRun ?? false,
       protectNewerThan: input.protectNewerThan ? new Date(input.protectNewerThan) : undefined,
       protectAmis: input.protectAmis ?? [],
+      requestShare: env.EC2_REQUEST_SHARE,
     },
   );
   if (!result.dryRun) {
@@ -52,7 +54,7 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
     metrics.addMetric(
       METRIC.snapshotsDeleted,
       MetricUnit.Count,
-      result.deleted.reduce((sum, d) => sum + d.snapshots.length, 0),
+      result.deleted.reduce((sum, d) => sum + d.snapshots.length, result.sweptSnapshots.length),
     );
   }
   logger.info('AMI retention done', {
@@ -61,6 +63,7 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
     deleted: result.deleted.map((d) => d.imageId),
     keptVersions: result.keptVersions.length,
     prunedVersions: result.prunedVersions.map((v) => v.version),
+    sweptSnapshots: result.sweptSnapshots,
   });
   return result;
 });

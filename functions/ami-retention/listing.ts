@@ -3,10 +3,12 @@ import {
   DescribeImagesCommand,
   DescribeInstancesCommand,
   DescribeLaunchTemplateVersionsCommand,
+  DescribeSnapshotsCommand,
   type EC2Client,
   type Image,
   type Instance,
   type LaunchTemplateVersion,
+  type Snapshot,
 } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
 import { type Sleep, withBackoff } from './pacing';
@@ -18,9 +20,9 @@ export const TEMPLATE_VERSION_TAG = 'aws:ec2launchtemplate:version';
 
 /**
  * The largest pages each listing allows: with 10,000 AMIs the whole read is 10 pages of images, one
- * of launch template versions and one of instances.
+ * of launch template versions, one of instances and one of the snapshots left to sweep.
  */
-export const PAGE = { images: 1000, instances: 1000, versions: 200 } as const;
+export const PAGE = { images: 1000, instances: 1000, versions: 200, snapshots: 1000 } as const;
 
 /** Every page of a paginated listing, each page retried on throttling. */
 async function allPages<P extends { NextToken?: string }, T>(
@@ -51,6 +53,26 @@ export function stackImages(ec2: EC2Client, stackName: string, sleep: Sleep): Pr
         }),
       ),
     (page) => page.Images,
+    sleep,
+  );
+}
+
+/**
+ * The snapshots this stack's retention has tagged (those of the AMIs it deregisters, tagged first):
+ * among them, the ones no AMI maps any more are orphans to delete.
+ */
+export function stackSnapshots(ec2: EC2Client, stackName: string, sleep: Sleep): Promise<Snapshot[]> {
+  return allPages(
+    (NextToken) =>
+      ec2.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [{ Name: `tag:${STACK_TAG}`, Values: [stackName] }],
+          MaxResults: PAGE.snapshots,
+          NextToken,
+        }),
+      ),
+    (page) => page.Snapshots,
     sleep,
   );
 }

@@ -1,19 +1,19 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import {
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-  type EC2Client,
-  type Image,
-} from '@aws-sdk/client-ec2';
-import {
-  DeleteImageCommand,
-  type ImagebuilderClient,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-imagebuilder';
+import type { EC2Client, Image } from '@aws-sdk/client-ec2';
+import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { logger } from '../lib/observability';
-import { currentAmi, groupUse, STACK_TAG, stackImages, stackInstances, templateVersions } from './listing';
-import { realSleep, type Sleep, TokenBucket, withBackoff } from './pacing';
+import { type Doomed, deleteImages, Pacers, sweepSnapshots } from './deletion';
+import {
+  currentAmi,
+  groupUse,
+  STACK_TAG,
+  stackImages,
+  stackInstances,
+  stackSnapshots,
+  templateVersions,
+} from './listing';
+import { DEFAULT_REQUEST_SHARE, realSleep, type Sleep } from './pacing';
 import { deleteVersions, planVersions, type VersionKeepReason, type VersionRef } from './versions';
 
 export { STACK_TAG } from './listing';
@@ -42,6 +42,8 @@ export interface RetentionSettings {
   protectNewerThan?: Date;
   /** AMIs a caller knows to be needed: the rollout passes the one it replaced (rollback target). */
   protectAmis: string[];
+  /** Share (0-1] of each EC2 request bucket's refill the run may use; the rest is the account's. */
+  requestShare?: number;
 }
 
 export type KeepReason =
@@ -62,6 +64,8 @@ export interface RetentionResult {
   keptVersions: Array<VersionRef & { reason: VersionKeepReason }>;
   /** Launch template versions deleted (in a dry run: that would be deleted). */
   prunedVersions: VersionRef[];
+  /** Snapshots the stack tagged whose AMI is gone, deleted (in a dry run: that would be deleted). */
+  sweptSnapshots: string[];
 }
 
 export interface RetentionRuntime {
@@ -100,8 +104,9 @@ function keepReason(
 /**
  * First deletes the launch template versions nothing can need any more (versions.ts), so that the
  * AMIs only they named become free. Then keeps the newest `keep` AMIs of the stack and every AMI
- * something still refers to; deregisters the others, then deletes their snapshots, then their
- * Image Builder images. Oldest first, every deletion paced.
+ * something still refers to; deregisters the others with their snapshots, then deletes their Image
+ * Builder images (deletion.ts), oldest first, each EC2 action paced to its bucket. Meanwhile, the
+ * snapshots an earlier run tagged and left behind are swept.
  */
 export async function applyRetention(
   clients: RetentionClients,
@@ -109,18 +114,17 @@ export async function applyRetention(
   runtime: RetentionRuntime = { sleep: realSleep, now: Date.now },
 ): Promise<RetentionResult> {
   const { sleep } = runtime;
-  const [images, versions, group, instances, current] = await Promise.all([
+  const [images, versions, group, instances, current, tagged] = await Promise.all([
     stackImages(clients.ec2, settings.stackName, sleep),
     templateVersions(clients.ec2, settings.launchTemplateId, sleep),
     groupUse(clients.autoscaling, settings.groupName, settings.launchTemplateId, sleep),
     stackInstances(clients.ec2, settings.stackName, sleep),
     currentAmi(clients.ssm, settings.currentAmiParameter, sleep),
+    stackSnapshots(clients.ec2, settings.stackName, sleep),
   ]);
-  const bucket = new TokenBucket({ burst: 10, perSecond: 2, sleep, now: runtime.now });
-  const paced = async <T>(call: () => Promise<T>): Promise<T> => {
-    await bucket.take();
-    return withBackoff(call, { sleep });
-  };
+  const pacers = new Pacers({ ...runtime, share: settings.requestShare ?? DEFAULT_REQUEST_SHARE });
+  const paced = <T>(call: () => Promise<T>): Promise<T> =>
+    pacers.for('DeleteLaunchTemplateVersions').call(call);
 
   const rollback = new Set(settings.protectAmis);
   const plan = planVersions(versions, {
@@ -162,12 +166,17 @@ export async function applyRetention(
     newerThan: settings.protectNewerThan,
   };
 
+  // Snapshots mapped by any AMI of the stack, whatever its state, are not orphans.
+  const mapped = new Set(images.flatMap(snapshotsOf));
+  const orphans = tagged.flatMap((s) => (s.SnapshotId && !mapped.has(s.SnapshotId) ? [s.SnapshotId] : []));
+
   const result: RetentionResult = {
     dryRun: settings.dryRun,
     kept: [],
     deleted: [],
     keptVersions,
     prunedVersions: pruned.deleted,
+    sweptSnapshots: settings.dryRun ? orphans : [],
   };
   const doomed: Image[] = [];
   for (const image of byAge) {
@@ -175,31 +184,26 @@ export async function applyRetention(
     if (reason) result.kept.push({ imageId: image.ImageId ?? '', reason });
     else doomed.push(image);
   }
-
-  for (const image of doomed.reverse()) {
-    const imageId = image.ImageId ?? '';
-    const snapshots = (image.BlockDeviceMappings ?? []).flatMap((m) =>
-      m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [],
-    );
+  result.deleted = doomed.reverse().map((image): Doomed => {
     const imageBuilderImage = image.Tags?.find((tag) => tag.Key === IMAGE_BUILDER_TAG)?.Value;
-    result.deleted.push({ imageId, snapshots, ...(imageBuilderImage ? { imageBuilderImage } : {}) });
-    if (settings.dryRun) continue;
-    await paced(() => clients.ec2.send(new DeregisterImageCommand({ ImageId: imageId })));
-    for (const snapshot of snapshots) {
-      await paced(() => clients.ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshot })));
-    }
-    if (imageBuilderImage) await deleteImageBuilderImage(clients.imagebuilder, imageBuilderImage, sleep);
-  }
+    return {
+      imageId: image.ImageId ?? '',
+      snapshots: snapshotsOf(image),
+      ...(imageBuilderImage ? { imageBuilderImage } : {}),
+    };
+  });
+  if (settings.dryRun) return result;
+
+  // Both run to their end (or first failure) before the run reports: nothing goes on unseen.
+  const [swept, deletion] = await Promise.allSettled([
+    sweepSnapshots(clients.ec2, orphans, pacers),
+    deleteImages(clients.ec2, clients.imagebuilder, settings.stackName, result.deleted, pacers, sleep),
+  ]);
+  if (swept.status === 'rejected') throw swept.reason;
+  if (deletion.status === 'rejected') throw deletion.reason;
+  result.sweptSnapshots = swept.value;
   return result;
 }
 
-async function deleteImageBuilderImage(client: ImagebuilderClient, arn: string, sleep: Sleep): Promise<void> {
-  try {
-    await withBackoff(() => client.send(new DeleteImageCommand({ imageBuildVersionArn: arn })), { sleep });
-  } catch (error) {
-    // Already gone (deleted by hand, or by an earlier run that stopped half-way): nothing to do.
-    if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException')
-      return;
-    throw error;
-  }
-}
+const snapshotsOf = (image: Image): string[] =>
+  (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : []));

@@ -33,6 +33,14 @@ export const envVar = {
   launchTemplateId: () => z.string().check(z.regex(/^lt-[0-9a-f]+$/, 'expected a launch template id')),
   url: () => z.url(),
   optionalText: () => z.optional(z.string()),
+  /** A share in (0, 1] written as a decimal (`0.8`), or unset. */
+  optionalShare: () =>
+    z.optional(
+      z.pipe(
+        z.string().check(z.regex(/^(0?\.[0-9]*[1-9][0-9]*|1(\.0*)?)$/, 'expected a share in (0, 1], as 0.8')),
+        z.transform(Number),
+      ),
+    ),
   /** A JSON document matching `schema`. */
   json: <T extends z.ZodMiniType>(schema: T) =>
     z.pipe(

@@ -47,6 +47,7 @@ describe('AMI retention wiring', () => {
     expect(fn.Properties.Timeout).toBe(900);
     expect(fn.Properties.Environment.Variables).toMatchObject({
       AMI_RETENTION: '3',
+      EC2_REQUEST_SHARE: '0.8',
       CURRENT_AMI_PARAMETER: '/external-worker/prod/current-ami',
       STACK_NAME: 'external-worker-prod',
       GROUP_NAME: 'external-worker-prod-workers',
@@ -67,8 +68,17 @@ describe('AMI retention wiring', () => {
     expect(bySid('DeregisterOwnAmis').Condition).toEqual({
       StringEquals: { 'ec2:ResourceTag/external-worker:stack': 'external-worker-prod' },
     });
-    // Snapshot ARNs carry no account: with one, every DeleteSnapshot would be denied.
-    expect(bySid('DeleteSnapshotsOfDeregisteredAmis').Resource).toBe('arn:aws:ec2:eu-west-1::snapshot/*');
+    // Snapshot ARNs carry no account (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html).
+    expect(resolved(bySid('DeleteOwnSnapshots').Resource)).toContain(':ec2:eu-west-1::snapshot/*');
+    expect(bySid('DeleteOwnSnapshots').Condition).toEqual({
+      StringEquals: { 'ec2:ResourceTag/external-worker:stack': 'external-worker-prod' },
+    });
+    // The only tag it may put on a snapshot is the stack's own.
+    expect(bySid('TagSnapshotsOfAmisToDeregister').Action).toBe('ec2:CreateTags');
+    expect(bySid('TagSnapshotsOfAmisToDeregister').Condition).toEqual({
+      StringEquals: { 'aws:RequestTag/external-worker:stack': 'external-worker-prod' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['external-worker:stack'] },
+    });
     expect(resolved(bySid('DeleteOwnImageBuilderImages').Resource)).toContain(':imagebuilder:eu-west-1:');
     expect(resolved(bySid('DeleteOwnImageBuilderImages').Resource)).toContain(
       ':image/external-worker-prod-worker/*',

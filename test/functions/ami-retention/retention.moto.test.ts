@@ -14,6 +14,7 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention } from '../../../functions/ami-retention/retention';
+import { deregisterWithSnapshots } from '../../support/deregister-with-snapshots';
 import { type Moto, startMoto } from '../../support/moto';
 import { type Built, buildImage, remainingImages } from './moto-fleet';
 
@@ -28,7 +29,7 @@ let ssm: SSMClient;
 let autoscaling: AutoScalingClient;
 beforeAll(async () => {
   moto = await startMoto();
-  ec2 = new EC2Client({});
+  ec2 = deregisterWithSnapshots(new EC2Client({}));
   autoscaling = new AutoScalingClient({});
   ssm = new SSMClient({});
 });
@@ -156,6 +157,56 @@ test('keeps the newest and every referenced AMI, deletes the rest with snapshots
 
     const again = await applyRetention(clients, { ...settings, dryRun: false }, runtime);
     expect(again.deleted).toEqual([]);
+  } finally {
+    imagebuilder.restore();
+  }
+});
+
+test('snapshots a deregistration left behind are swept by the next run, those of kept AMIs never', async () => {
+  const stack = 'ew-sweep';
+  const built: Built[] = [];
+  for (let n = 0; n < 4; n += 1) {
+    if (n === 2) await new Promise((resolve) => setTimeout(resolve, 1100));
+    built.push(await build(stack, n));
+  }
+  // moto ignores DeleteAssociatedSnapshots: a plain client leaves the snapshots, as a run stopped
+  // half-way or a snapshot EC2 could not delete would. When moto models it, this test says so.
+  const plain = new EC2Client({});
+  const imagebuilder = mockClient(ImagebuilderClient);
+  imagebuilder.on(DeleteImageCommand).resolves({});
+  try {
+    const clients = { ec2: plain, autoscaling, ssm, imagebuilder: new ImagebuilderClient({}) };
+    const settings = {
+      stackName: stack,
+      launchTemplateId: 'lt-0000000000000000f',
+      groupName: `${stack}-workers`,
+      keep: 2,
+      currentAmiParameter: '/ew/sweep/current-ami',
+      dryRun: false,
+      protectAmis: [],
+    };
+    const runtime = { sleep: async () => undefined, now: () => 0 };
+    const first = await applyRetention(clients, settings, runtime);
+    const old = built.slice(0, 2);
+    expect(first.deleted.map((d) => d.imageId).sort()).toEqual(old.map((b) => b.id).sort());
+    const orphans = old.flatMap((b) => b.snapshots).sort();
+    const existing = async () =>
+      new Set(
+        ((await plain.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? []).map(
+          (s) => s.SnapshotId,
+        ),
+      );
+    for (const snapshot of orphans) expect((await existing()).has(snapshot)).toBe(true);
+
+    const dry = await applyRetention(clients, { ...settings, dryRun: true }, runtime);
+    expect(dry.sweptSnapshots.sort()).toEqual(orphans);
+    const second = await applyRetention(clients, settings, runtime);
+    expect(second.deleted).toEqual([]);
+    expect(second.sweptSnapshots.sort()).toEqual(orphans);
+    const left = await existing();
+    for (const snapshot of orphans) expect(left.has(snapshot)).toBe(false);
+    for (const snapshot of built.slice(2).flatMap((b) => b.snapshots)) expect(left.has(snapshot)).toBe(true);
+    expect((await applyRetention(clients, settings, runtime)).sweptSnapshots).toEqual([]);
   } finally {
     imagebuilder.restore();
   }

@@ -1,12 +1,118 @@
 import fc from 'fast-check';
-import { applyRetention } from '../../../functions/ami-retention/retention';
+import { applyRetention, type RetentionSettings } from '../../../functions/ami-retention/retention';
 import { logger } from '../../../functions/lib/observability';
-import { type FakeAccount, type FakeImage, fakeClients } from './fake-clients';
+import { type Account, emptyAccount, retentionClients } from '../../support/fake-account';
+import { FakeAws } from '../../support/fake-aws';
+import { VirtualClock } from '../../support/virtual-clock';
 
 const STACK = 'ew-prop';
 const CURRENT = '/ew/prop/current-ami';
 const TEMPLATE = 'lt-0123456789abcdef0';
 const GROUP = 'ew-prop-workers';
+
+interface FakeImage {
+  id: string;
+  stack: string;
+  created: number;
+  state: 'available' | 'pending';
+  snapshots: string[];
+  imageBuilderArn?: string;
+}
+
+interface FleetAccount {
+  images: FakeImage[];
+  versions?: {
+    defaultVersion: number;
+    list: Array<{ imageId: string; created: number }>;
+    undeletable: number[];
+  };
+  group?: { version: string; mixed: boolean; instances: string[] };
+  instances?: Array<{
+    imageId: string;
+    stack?: string;
+    state: string;
+    templateVersion?: number;
+    otherTemplate?: boolean;
+  }>;
+  current?: string;
+}
+
+/** The in-memory account holding `fleet`, with small pages. */
+function accountOf(fleet: FleetAccount): Account {
+  const account = emptyAccount();
+  account.pageSize = 7;
+  for (const image of fleet.images) {
+    account.images.set(image.id, {
+      ImageId: image.id,
+      State: image.state,
+      CreationDate: new Date(image.created).toISOString(),
+      BlockDeviceMappings: image.snapshots.map((SnapshotId) => ({
+        DeviceName: '/dev/xvda',
+        Ebs: { SnapshotId },
+      })),
+      Tags: [
+        { Key: 'external-worker:stack', Value: image.stack },
+        ...(image.imageBuilderArn ? [{ Key: 'Ec2ImageBuilderArn', Value: image.imageBuilderArn }] : []),
+      ],
+    });
+    for (const snapshot of image.snapshots) account.snapshots.set(snapshot, image.id);
+    if (image.imageBuilderArn) account.imageBuilderImages.add(image.imageBuilderArn);
+  }
+  if (fleet.versions) {
+    account.launchTemplates.push({
+      LaunchTemplateId: TEMPLATE,
+      LaunchTemplateName: `${STACK}-worker`,
+      Tags: [],
+      DefaultVersionNumber: fleet.versions.defaultVersion,
+      versions: fleet.versions.list.map((v, i) => ({
+        VersionNumber: i + 1,
+        ImageId: v.imageId,
+        CreateTime: new Date(v.created),
+      })),
+      undeletable: fleet.versions.undeletable,
+    });
+  }
+  if (fleet.group) {
+    const spec = { LaunchTemplateId: TEMPLATE, Version: fleet.group.version };
+    account.groups.push({
+      AutoScalingGroupName: GROUP,
+      ...(fleet.group.mixed
+        ? { MixedInstancesPolicy: { LaunchTemplate: { LaunchTemplateSpecification: spec } } }
+        : { LaunchTemplate: spec }),
+      Instances: fleet.group.instances.map((Version, n) => ({
+        InstanceId: `i-g${n}`,
+        LaunchTemplate: { LaunchTemplateId: TEMPLATE, Version },
+      })),
+    });
+  }
+  account.instances = (fleet.instances ?? []).map((i, n) => ({
+    InstanceId: `i-${n}`,
+    ImageId: i.imageId,
+    State: i.state,
+    Tags: [
+      ...(i.stack ? [{ Key: 'external-worker:stack', Value: i.stack }] : []),
+      ...(i.templateVersion !== undefined
+        ? [
+            { Key: 'aws:ec2launchtemplate:id', Value: i.otherTemplate ? 'lt-other' : TEMPLATE },
+            { Key: 'aws:ec2launchtemplate:version', Value: String(i.templateVersion) },
+          ]
+        : []),
+    ],
+  }));
+  if (fleet.current) account.parameters.set(CURRENT, fleet.current);
+  return account;
+}
+
+/** One retention run against `account`, in simulated time, some calls throttled at random. */
+function run(
+  account: Account,
+  settings: RetentionSettings,
+  throttle = { probability: 0, random: Math.random },
+) {
+  const clock = new VirtualClock();
+  const aws = new FakeAws(clock, {}, throttle);
+  return clock.run(applyRetention(retentionClients(aws, account), settings, clock));
+}
 
 const imageArb = fc.record({
   ours: fc.boolean(),
@@ -119,35 +225,21 @@ describe('AMI retention over random fleets', () => {
             ? `arn:aws:imagebuilder:eu-west-1:1:image/x/1.0.0/${i}`
             : undefined,
         }));
-        const account: FakeAccount = {
-          images: images.map((i) => ({ ...i, snapshots: [...i.snapshots] })),
-          template: {
-            id: TEMPLATE,
+        const account = accountOf({
+          images,
+          versions: {
             defaultVersion: fleet.defaultVersion,
-            versions: fleet.versions.map((v, i) => ({ number: i + 1, ...v })),
+            list: fleet.versions,
+            undeletable: fleet.undeletable,
           },
-          group: fleet.group
-            ? {
-                name: GROUP,
-                version: fleet.group.version,
-                mixed: fleet.group.mixed,
-                instances: fleet.group.instances.map((version, n) => ({ id: `i-g${n}`, version })),
-              }
-            : undefined,
-          instances: fleet.instances.map((i, n) => ({
-            id: `i-${n}`,
-            imageId: i.imageId,
+          group: fleet.group ?? undefined,
+          instances: fleet.instances.map((i) => ({
+            ...i,
             stack: i.stack,
-            state: i.state,
             templateVersion: i.templateVersion ?? undefined,
-            otherTemplate: i.otherTemplate,
           })),
-          undeletable: fleet.undeletable,
-          parameters: fleet.current ? { [CURRENT]: fleet.current } : {},
-          log: [],
-          throttle: fleet.throttle,
-          random: seeded(fleet.seed),
-        };
+          current: fleet.current ?? undefined,
+        });
         const settings = {
           stackName: STACK,
           launchTemplateId: TEMPLATE,
@@ -158,24 +250,10 @@ describe('AMI retention over random fleets', () => {
           protectNewerThan: fleet.newerThan === null ? undefined : new Date(fleet.newerThan),
           protectAmis: fleet.rollback,
         };
-        const runtime = { sleep: async () => undefined, now: () => 0 };
-        const dry = await applyRetention(fakeClients(account), { ...settings, dryRun: true }, runtime);
+        const throttle = { probability: fleet.throttle, random: seeded(fleet.seed) };
+        const dry = await run(account, { ...settings, dryRun: true }, throttle);
         expect(account.log).toEqual([]);
-        const result = await applyRetention(
-          fakeClients(account),
-          {
-            stackName: STACK,
-            launchTemplateId: TEMPLATE,
-            groupName: GROUP,
-            keep: fleet.keep,
-            currentAmiParameter: CURRENT,
-            pinnedAmiId: fleet.pinned ?? undefined,
-            dryRun: false,
-            protectNewerThan: fleet.newerThan === null ? undefined : new Date(fleet.newerThan),
-            protectAmis: fleet.rollback,
-          },
-          { sleep: async () => undefined, now: () => 0 },
-        );
+        const result = await run(account, { ...settings, dryRun: false }, throttle);
 
         const mustKeep = versionsToKeep(fleet);
         const deletedVersions = account.log
@@ -189,7 +267,10 @@ describe('AMI retention over random fleets', () => {
         expect(dry.prunedVersions.map((v) => v.version).sort((a, b) => a - b)).toEqual(
           fleet.versions.map((_, i) => i + 1).filter((n) => !mustKeep.has(n) && n !== fleet.defaultVersion),
         );
-        const remaining = account.template?.versions ?? [];
+        const remaining = (account.launchTemplates[0]?.versions ?? []).map((v) => ({
+          number: v.VersionNumber,
+          imageId: v.ImageId,
+        }));
         expect(result.keptVersions.map((v) => v.version).sort((a, b) => a - b)).toEqual(
           remaining.map((v) => v.number).sort((a, b) => a - b),
         );
@@ -246,12 +327,15 @@ describe('AMI retention over random fleets', () => {
           expect(deletedVersions).not.toContain(n);
           expect(account.log).not.toContain(`deregister ${fleet.versions[n - 1]?.imageId}`);
         }
-        // Each deleted AMI: deregistered, then its snapshots, then its Image Builder image.
+        // Each deleted AMI: its snapshots tagged, then deregistered with them, then its Image Builder
+        // image; none of its snapshots is left behind.
         for (const id of expectedDeleted) {
           const image = images.find((i) => i.id === id) as FakeImage;
           const at = account.log.indexOf(`deregister ${id}`);
           for (const snapshot of image.snapshots) {
+            expect(account.log.indexOf(`tag ${snapshot}`)).toBeLessThan(at);
             expect(account.log.indexOf(`delete-snapshot ${snapshot}`)).toBeGreaterThan(at);
+            expect(account.snapshots.has(snapshot)).toBe(false);
           }
           if (image.imageBuilderArn) {
             expect(account.log.indexOf(`delete-image ${image.imageBuilderArn}`)).toBeGreaterThan(at);
@@ -263,7 +347,7 @@ describe('AMI retention over random fleets', () => {
   });
 
   test('a dry run reports the same deletions and changes nothing', async () => {
-    const account: FakeAccount = {
+    const account = accountOf({
       images: Array.from({ length: 10 }, (_, i) => ({
         id: `ami-${i}`,
         stack: STACK,
@@ -271,12 +355,7 @@ describe('AMI retention over random fleets', () => {
         state: 'available' as const,
         snapshots: [`snap-${i}`],
       })),
-      instances: [],
-      parameters: {},
-      log: [],
-      throttle: 0,
-      random: Math.random,
-    };
+    });
     const settings = {
       stackName: STACK,
       launchTemplateId: TEMPLATE,
@@ -285,8 +364,7 @@ describe('AMI retention over random fleets', () => {
       currentAmiParameter: CURRENT,
       protectAmis: [],
     };
-    const runtime = { sleep: async () => undefined, now: () => 0 };
-    const dry = await applyRetention(fakeClients(account), { ...settings, dryRun: true }, runtime);
+    const dry = await run(account, { ...settings, dryRun: true });
     expect(account.log).toEqual([]);
     expect(dry.deleted.map((d) => d.imageId)).toEqual([
       'ami-0',
@@ -302,9 +380,10 @@ describe('AMI retention over random fleets', () => {
       { imageId: 'ami-8', reason: 'newest' },
       { imageId: 'ami-7', reason: 'newest' },
     ]);
-    const real = await applyRetention(fakeClients(account), { ...settings, dryRun: false }, runtime);
+    const real = await run(account, { ...settings, dryRun: false });
     expect(real.deleted).toEqual(dry.deleted);
-    const again = await applyRetention(fakeClients(account), { ...settings, dryRun: false }, runtime);
+    const again = await run(account, { ...settings, dryRun: false });
     expect(again.deleted).toEqual([]);
+    expect(again.sweptSnapshots).toEqual([]);
   });
 });

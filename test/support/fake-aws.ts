@@ -2,7 +2,8 @@ import type { VirtualClock } from './virtual-clock';
 
 /**
  * SDK clients answered in memory from a table of handlers by command name, in simulated time,
- * metered like EC2 meters requests. A command missing from the table fails loudly.
+ * metered like EC2 meters requests. A command missing from the table fails loudly. The tests and
+ * the benchmark share it (fake-account.ts holds the account it serves).
  */
 
 export type BucketClass = 'non-mutating' | 'unfiltered-non-mutating' | 'mutating';
@@ -60,10 +61,16 @@ export class FakeAws {
   /**
    * `background`: tokens per second other callers of the account take from every bucket of a
    * class (the fleet's own launches, tags, consoles), so this caller only gets the rest.
+   * `throttle`: besides the buckets, any call fails once with RequestLimitExceeded with this
+   * probability (drawn from `random`), as EC2 does when others drain a bucket unseen.
    */
   constructor(
     private readonly clock: VirtualClock,
     private readonly background: Partial<Record<BucketClass, number>> = {},
+    private readonly throttle: { probability: number; random: () => number } = {
+      probability: 0,
+      random: Math.random,
+    },
   ) {}
 
   client<C extends object>(
@@ -84,7 +91,9 @@ export class FakeAws {
       if (!spec) throw new Error(`the in-memory ${service} does not implement ${action}`);
       const key = `${service}:${action}`;
       this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
-      const admitted = spec.meter ? this.take(action, spec.meter(sent.input)) : true;
+      const admitted =
+        (spec.meter ? this.take(action, spec.meter(sent.input)) : true) &&
+        !(this.throttle.probability > 0 && this.throttle.random() < this.throttle.probability);
       await this.clock.sleep(spec.latencyMs);
       if (!admitted) {
         this.throttles.set(key, (this.throttles.get(key) ?? 0) + 1);
@@ -96,6 +105,7 @@ export class FakeAws {
     return client;
   }
 
+  /** Calls of `service:action`. */
   count(key: string): number {
     return this.calls.get(key) ?? 0;
   }

@@ -3,15 +3,18 @@ import {
   DeleteSnapshotCommand,
   DeregisterImageCommand,
   DescribeImagesCommand,
+  DescribeSnapshotsCommand,
   EC2Client,
+  RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { FakeAws } from '../../bench/fake-aws';
-import { type Account, ec2Commands } from '../../bench/retention-world';
-import { VirtualClock } from '../../bench/virtual-clock';
+import { type Account, ec2Commands, emptyAccount } from './fake-account';
+import { FakeAws } from './fake-aws';
+import { VirtualClock } from './virtual-clock';
 
 function account(images: number): Account {
   const ids = Array.from({ length: images }, (_, i) => `ami-${i}`);
   return {
+    ...emptyAccount(),
     images: new Map(
       ids.map((ImageId, i) => [
         ImageId,
@@ -24,12 +27,6 @@ function account(images: number): Account {
       ]),
     ),
     snapshots: new Map(ids.map((id, i) => [`snap-${i}`, id])),
-    imageBuilderImages: new Set(),
-    launchTemplates: [],
-    instances: [],
-    parameters: new Map(),
-    groups: [],
-    deregistered: [],
   };
 }
 
@@ -42,7 +39,7 @@ function world(images = 12) {
 
 const filtered = { Owners: ['self'], Filters: [{ Name: 'tag:external-worker:stack', Values: ['a'] }] };
 
-describe('bench: in-memory EC2', () => {
+describe('in-memory EC2', () => {
   test('pages honor MaxResults, NextToken and tag filters', async () => {
     const { clock, ec2 } = world();
     const ids: string[] = [];
@@ -108,11 +105,59 @@ describe('bench: in-memory EC2', () => {
     );
   });
 
+  test('DeleteAssociatedSnapshots deletes the snapshots no other AMI uses, and says so', async () => {
+    const clock = new VirtualClock();
+    const state = account(3);
+    // ami-2 shares the snapshot of ami-1.
+    state.images.set('ami-2', {
+      ...(state.images.get('ami-2') as object),
+      BlockDeviceMappings: [{ Ebs: { SnapshotId: 'snap-1' } }, { Ebs: { SnapshotId: 'snap-2' } }],
+    });
+    const ec2 = new FakeAws(clock).client(EC2Client, 'ec2', ec2Commands(state));
+    const plain = await clock.run(ec2.send(new DeregisterImageCommand({ ImageId: 'ami-0' })));
+    expect(plain.DeleteSnapshotResults).toBeUndefined();
+    expect(state.snapshots.has('snap-0')).toBe(true);
+    const withSnapshots = await clock.run(
+      ec2.send(new DeregisterImageCommand({ ImageId: 'ami-2', DeleteAssociatedSnapshots: true })),
+    );
+    expect(withSnapshots.DeleteSnapshotResults).toEqual([
+      { SnapshotId: 'snap-1', ReturnCode: 'skipped' },
+      { SnapshotId: 'snap-2', ReturnCode: 'success' },
+    ]);
+    expect([...state.snapshots.keys()].sort()).toEqual(['snap-0', 'snap-1']);
+    expect(state.log).toEqual(['deregister ami-0', 'deregister ami-2', 'delete-snapshot snap-2']);
+  });
+
+  test('snapshots are tagged and listed by tag', async () => {
+    const { clock, ec2 } = world(4);
+    await clock.run(
+      ec2.send(
+        new CreateTagsCommand({
+          Resources: ['snap-1', 'snap-3'],
+          Tags: [{ Key: 'external-worker:stack', Value: 'a' }],
+        }),
+      ),
+    );
+    const { Snapshots = [] } = await clock.run(
+      ec2.send(
+        new DescribeSnapshotsCommand({
+          OwnerIds: ['self'],
+          Filters: [{ Name: 'tag:external-worker:stack', Values: ['a'] }],
+          MaxResults: 5,
+        }),
+      ),
+    );
+    expect(Snapshots.map((s) => s.SnapshotId)).toEqual(['snap-1', 'snap-3']);
+    await expect(
+      clock.run(ec2.send(new CreateTagsCommand({ Resources: ['snap-9'], Tags: [] }))),
+    ).rejects.toMatchObject({ name: 'InvalidSnapshot.NotFound' });
+  });
+
   test('a command without a handler fails loudly', async () => {
     const { clock, ec2 } = world();
-    await expect(clock.run(ec2.send(new CreateTagsCommand({ Resources: [], Tags: [] })))).rejects.toThrow(
-      'the in-memory ec2 does not implement CreateTags',
-    );
+    await expect(
+      clock.run(ec2.send(new RunInstancesCommand({ ImageId: 'ami-0', MinCount: 1, MaxCount: 1 }))),
+    ).rejects.toThrow('the in-memory ec2 does not implement RunInstances');
   });
 
   test('simulated time: a sleep of an hour takes no real time', async () => {
