@@ -77,8 +77,11 @@ setup_file() {
   export WORK ROOT FILES STATE VARS PORT SSM
   WORK=$(mktemp -d /var/tmp/external-worker-image.XXXXXX)
   ROOT="$WORK/root" FILES="$WORK/files" STATE="$WORK/state" VARS="$WORK/build-vars.json"
-  mkdir -p "$FILES" "$STATE"
-  cp -a "$cached" "$ROOT"
+  mkdir -p "$FILES" "$STATE" "$ROOT" "$WORK/upper" "$WORK/overlay"
+  # The run writes to an overlay: the cached root stays as debootstrap left it. A copy where the
+  # kernel has no overlayfs.
+  mount -t overlay overlay -o "lowerdir=$cached,upperdir=$WORK/upper,workdir=$WORK/overlay" "$ROOT" 2>/dev/null ||
+    cp -a "$cached/." "$ROOT"
   mount -t proc proc "$ROOT/proc"
   stand_in_commands
 
@@ -125,6 +128,7 @@ teardown_file() {
     [ -e "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
   done
   mountpoint -q "$ROOT/proc" && umount "$ROOT/proc"
+  mountpoint -q "$ROOT" && umount "$ROOT"
   if [ -n "${EW_IMAGE_KEEP:-}" ]; then
     echo "# kept $WORK" >&3
   else
