@@ -34,17 +34,18 @@ stand_in_deb() {
 }
 
 concourse_release() {
-  local dir=$1/concourse/v$CONCOURSE_VERSION tree
+  local version=${2:-$CONCOURSE_VERSION}
+  local dir=$1/concourse/v$version tree
   tree=$(mktemp -d)
   mkdir -p "$tree/concourse/bin" "$dir"
   # shellcheck disable=SC2016 # the stand-in's own $1 and $*
   printf '#!/bin/sh\n[ "$1" = --version ] && echo %s && exit 0\necho "concourse stand-in: $*"\n' \
-    "$CONCOURSE_VERSION" >"$tree/concourse/bin/concourse"
+    "$version" >"$tree/concourse/bin/concourse"
   chmod 0755 "$tree/concourse/bin/concourse"
-  tar -C "$tree" -czf "$dir/concourse-$CONCOURSE_VERSION-linux-amd64.tgz" concourse
-  (cd "$dir" && sha1sum "concourse-$CONCOURSE_VERSION-linux-amd64.tgz" >"concourse-$CONCOURSE_VERSION-linux-amd64.tgz.sha1")
+  tar -C "$tree" -czf "$dir/concourse-$version-linux-amd64.tgz" concourse
+  (cd "$dir" && sha1sum "concourse-$version-linux-amd64.tgz" >"concourse-$version-linux-amd64.tgz.sha1")
   rm -rf "$tree"
-  CONCOURSE_SHA256=$(sha256 "$dir/concourse-$CONCOURSE_VERSION-linux-amd64.tgz")
+  [ "$version" != "$CONCOURSE_VERSION" ] || CONCOURSE_SHA256=$(sha256 "$dir/concourse-$version-linux-amd64.tgz")
 }
 
 # An apt repository signed with a key of its own, at the layout of repos.influxdata.com/debian.
@@ -69,6 +70,7 @@ telegraf_repository() {
   # A second key, to show that the playbook refuses a key file that is not the pinned key.
   GNUPGHOME=$gnupg gpg --batch -q --passphrase '' --quick-gen-key 'another <other@example.com>' ed25519 sign never 2>/dev/null
   GNUPGHOME=$gnupg gpg --batch -q --armor --export 'another' >"$files/influxdata/another.key"
+  cat "$files/influxdata/influxdata-archive.key" "$files/influxdata/another.key" >"$files/influxdata/both.key"
   gpgconf --homedir "$gnupg" --kill all 2>/dev/null || true
   rm -rf "$gnupg"
 }
@@ -127,6 +129,8 @@ build_artifacts() {
   local files=$1 root=$2 base=$3 vars=$4
   : "${TELEGRAF_VERSION:?}" "${SSM_AGENT_VERSION:?}" "${FLUENTD_VERSION:?}" "${PLUGIN_VERSION:?}" "${SIGDUMP_VERSION:?}"
   concourse_release "$files"
+  # The next release, for the check that a configured checksum is enforced.
+  concourse_release "$files" 7.11.3
   telegraf_repository "$files"
   ssm_agent_package "$files"
   gem_source "$files" "$root"

@@ -48,6 +48,17 @@ converge() {
     -e ansible_python_interpreter=/usr/bin/python3 -e "@$VARS"
 }
 
+# One role of the build play against the converged root, with changed variables.
+role_play() {
+  local role=$1
+  shift
+  printf -- '---\n- name: Only %s\n  hosts: localhost\n  become: true\n  roles: [%s]\n' "$role" "$role" >"$WORK/$role.yml"
+  clean_env ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PIPELINING=1 "ANSIBLE_ROLES_PATH=$ANSIBLE_DIR/roles" \
+    unshare --uts ansible-playbook -i localhost, "$WORK/$role.yml" \
+    -e ansible_connection=community.general.chroot -e "ansible_host=$ROOT" \
+    -e ansible_python_interpreter=/usr/bin/python3 -e "@$VARS" "$@"
+}
+
 in_root() {
   clean_env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "EW_TEST_SSM_ENDPOINT=$SSM" \
     unshare --uts chroot "$ROOT" "$@"
@@ -68,13 +79,15 @@ stand_in_commands() {
 
 setup_file() {
   if [ "$(id -u)" != 0 ]; then
-    skip "the image converge test needs root (debootstrap, chroot): run it as root, as .ci/run does"
+    export IMAGE_SKIP="needs root"
+    echo "# skipped: the image converge test needs root (debootstrap, chroot); .ci/run runs it as root" >&3
+    return 0
   fi
   load root.bash
   load artifacts.bash
   local cached
   cached=$(cached_root "$ANSIBLE_DIR")
-  export WORK ROOT FILES STATE VARS PORT SSM
+  export WORK ROOT FILES STATE VARS PORT SSM BASE
   WORK=$(mktemp -d /var/tmp/external-worker-image.XXXXXX)
   ROOT="$WORK/root" FILES="$WORK/files" STATE="$WORK/state" VARS="$WORK/build-vars.json"
   mkdir -p "$FILES" "$STATE" "$ROOT" "$WORK/upper" "$WORK/overlay"
@@ -107,7 +120,8 @@ setup_file() {
   SIGDUMP_VERSION=$(python3 -c 'import sys, yaml
 print(next(g["version"] for g in yaml.safe_load(open(sys.argv[1]))["fluentd_gems"] if g["name"] == "sigdump"))' \
     "$ANSIBLE_DIR/roles/fluentd/defaults/main.yml")
-  build_artifacts "$FILES" "$ROOT" "http://127.0.0.1:$PORT/files" "$VARS"
+  BASE="http://127.0.0.1:$PORT/files"
+  build_artifacts "$FILES" "$ROOT" "$BASE" "$VARS"
 
   converge >"$STATE/converge-1.log" 2>&1 || {
     tail -n 40 "$STATE/converge-1.log" >&2
@@ -119,6 +133,10 @@ print(next(g["version"] for g in yaml.safe_load(open(sys.argv[1]))["fluentd_gems
     tail -n 40 "$STATE/converge-2.log" >&2
     return 1
   }
+}
+
+setup() {
+  [ -z "${IMAGE_SKIP:-}" ] || skip "$IMAGE_SKIP"
 }
 
 teardown_file() {
@@ -248,6 +266,35 @@ for step in steps:
 PY
 )
   [ "$(cat "$ROOT/opt/external-worker/concourse-version")" = 7.11.2 ]
+}
+
+@test "a signing key other than the pinned one is refused" {
+  run role_play telegraf -e "telegraf_apt_key_url=$BASE/influxdata/another.key" \
+    -e telegraf_apt_key_file=/etc/apt/keyrings/another.asc
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the key $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["telegraf_apt_key_fingerprint"])' "$VARS")"* ]]
+}
+
+@test "a key file that holds a second key is refused" {
+  run role_play telegraf -e "telegraf_apt_key_url=$BASE/influxdata/both.key" \
+    -e telegraf_apt_key_file=/etc/apt/keyrings/both.asc
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the key"* ]]
+}
+
+@test "a Telegraf package other than the pinned one is refused" {
+  run role_play telegraf -e "telegraf_sha256=$(printf '0%.0s' $(seq 64))"
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the package with sha256"* ]]
+}
+
+@test "a Concourse tarball that does not match its configured checksum is refused" {
+  run role_play concourse_worker -e concourse_version=7.11.3 \
+    -e "{\"concourse_sha256\": {\"7.11.3\": \"$(printf '0%.0s' $(seq 64))\"}}"
+  [ "$status" != 0 ]
+  [[ "$output" == *"did not match"* ]]
+  # The installed worker is left as it was.
+  [ "$(in_root /usr/local/concourse/bin/concourse --version)" = 7.11.2 ]
 }
 
 # Hook for the host firewall: once the playbook installs one, its rules are checked here.

@@ -25,7 +25,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, format, *args):
         with LOCK, open(os.path.join(STATE, "requests.log"), "a") as log:
-            log.write("%s %s\n" % (self.command, self.path))
+            # The request line as received (do_GET rewrites self.path).
+            log.write("%s\n" % self.requestline.rsplit(" ", 1)[0])
 
     def answer(self, status, body=b""):
         self.send_response(status)
