@@ -26,6 +26,11 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 const VERSION = /^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$/;
+// https only, a host (and port), a path of URL-safe characters; no credentials, query or fragment:
+// the value reaches the image build's shell and apt's sources.
+const ARTIFACT_URL =
+  /^https:\/\/[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+-]+)*\/?$/;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 const fromString = <T extends z.ZodType>(parse: (raw: string) => unknown, schema: T) =>
   z.preprocess((value) => (typeof value === 'string' ? parse(value) : value), schema);
@@ -99,6 +104,41 @@ const tagMap = fromString(
     }),
     z.string().max(256),
     { error: 'a map of tag names (letters, digits, + - = . _ :, not aws:…) to strings, e.g. {"team":"ci"}' },
+  ),
+);
+
+const artifactUrl = (layout: string) =>
+  pattern(ARTIFACT_URL, `an https URL without query, fragment or credentials, serving ${layout}`)
+    .max(2048)
+    .transform((url) => url.replace(/\/+$/, ''));
+
+/** Where the image build downloads from: each origin, or a mirror of its layout. */
+const artifactMirrors = fromString(
+  asJson,
+  z.strictObject(
+    {
+      concourse: artifactUrl('v<version>/concourse-<version>-linux-amd64.tgz').optional(),
+      telegrafRepository: artifactUrl('an apt repository with suite stable, component main').optional(),
+      telegrafKey: artifactUrl('the repository signing key (the file itself)').optional(),
+      ssmAgent: artifactUrl('<version>/debian_amd64/amazon-ssm-agent.deb').optional(),
+      gems: artifactUrl('gems/<name>-<version>.gem').optional(),
+    },
+    {
+      error:
+        'an object of https mirror URLs: {"concourse", "telegrafRepository", "telegrafKey", "ssmAgent", "gems"}',
+    },
+  ),
+);
+
+const concourseChecksums = fromString(
+  asJson,
+  z.record(
+    pattern(VERSION, 'Concourse versions such as 7.11.2 as keys'),
+    pattern(SHA256, 'sha256 checksums of 64 lower-case hex digits'),
+    {
+      error:
+        'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
+    },
   ),
 );
 
@@ -188,6 +228,8 @@ export const configSchema = z.strictObject({
   ansibleVersion: pattern(/^[0-9]+\.[0-9]+(\.[0-9]+)?$/, 'an ansible-core version such as 2.17.7').default(
     '2.17.7',
   ),
+  artifactMirrors: artifactMirrors.default({}),
+  concourseChecksums: concourseChecksums.default({}),
   amiRetention: positiveInt('AMIs to keep').default(3),
   /** Share of each EC2 request bucket's refill a retention run may use; the rest is left to the account. */
   amiRetentionRequestShare: fromString(

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws } from 'aws-cdk-lib';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 
@@ -42,6 +43,8 @@ export function workerUserData(
     EW_BUILDS_USE_INSTANCE_ROLE: String(config.buildsUseInstanceRole),
     EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
     EW_ANSIBLE_VERSION: config.ansibleVersion,
+    // Mirrors and checksums for the build play of a first boot on a stock image (base64 JSON).
+    EW_BUILD_VARIABLES: encodedBuildVariables(config),
   };
   const settingsFile = Object.entries(settings)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)

@@ -14,6 +14,9 @@ declare -A package_of=(
   [packer]=packer
   [jq]=jq
   [debootstrap]=debootstrap
+  # the image converge test: a local apt repository of stand-ins, signed
+  [dpkg-scanpackages]=dpkg-dev
+  [gpg]=gpg
 )
 MOTO_VERSION=5.2.1
 
@@ -39,6 +42,8 @@ missing_packages() {
   done
   python=$(ansible_python) || python=python3
   "$python" -c 'import jinja2' >/dev/null 2>&1 || echo python3-jinja2
+  # The image converge test's chroot connection comes with the full Ansible package (community.general).
+  ansible-doc -t connection community.general.chroot >/dev/null 2>&1 || echo ansible
 }
 
 mapfile -t missing < <(missing_packages | sort -u)
