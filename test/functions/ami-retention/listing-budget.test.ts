@@ -1,12 +1,9 @@
 import { applyRetention } from '../../../functions/ami-retention/retention';
-import { logger } from '../../../functions/lib/observability';
 import { type FakeAccount, fakeClients } from './fake-clients';
 
 const STACK = 'ew-budget';
 const TEMPLATE = 'lt-0123456789abcdef0';
 const AMIS = 10_000;
-
-beforeAll(() => logger.setLogLevel('SILENT'));
 
 /** Calls that list (paginated Describe*), as opposed to point reads and deletions. */
 const LISTINGS = new Set(['DescribeImages', 'DescribeLaunchTemplateVersions', 'DescribeInstances']);

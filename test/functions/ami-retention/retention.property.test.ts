@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { applyRetention } from '../../../functions/ami-retention/retention';
-import { logger } from '../../../functions/lib/observability';
 import { type FakeAccount, type FakeImage, fakeClients } from './fake-clients';
 
 const STACK = 'ew-prop';
@@ -102,8 +101,6 @@ function seeded(seed: number): () => number {
     return (state >>> 0) / 2 ** 32;
   };
 }
-
-beforeAll(() => logger.setLogLevel('SILENT'));
 
 describe('AMI retention over random fleets', () => {
   test('never deletes a needed version or a referenced AMI, keeps the newest N, deletes the rest of the stack only', async () => {
