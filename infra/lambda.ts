@@ -84,6 +84,8 @@ export class WorkerFunction extends Construct {
         mainFields: [...BUNDLE_OPTIONS.mainFields],
         externalModules: [...BUNDLE_OPTIONS.external],
         forceDockerBundling: false,
+        // esbuild's CLI reports every bundle at info level unless told otherwise.
+        logLevel: nodejs.LogLevel.WARNING,
       },
     });
   }

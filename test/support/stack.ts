@@ -49,14 +49,37 @@ export function synth(context: Record<string, unknown> = {}, options: SynthOptio
     builtinCloudFormationValidation: Boolean(options.validate),
   });
   const config = parseConfig({ ...featureFlags, ...context });
-  const stack = new ExternalWorkerStack(app, config.stackName, {
-    stackName: config.stackName,
-    env: { region: config.region },
-    config,
-  });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  app.synth();
+  // Bundles are built as the functions are constructed, announced on stderr by CDK.
+  const build = () => {
+    const stack = new ExternalWorkerStack(app, config.stackName, {
+      stackName: config.stackName,
+      env: { region: config.region },
+      config,
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    app.synth();
+    return stack;
+  };
+  const stack = options.bundle ? withStderrHeld(build) : build();
   const result = { app, stack, template: Template.fromStack(stack), config };
   if (!options.fresh) synthesized.set(key, result);
   return result;
+}
+
+/** What `run` writes to stderr, shown only when it fails. */
+function withStderrHeld<T>(run: () => T): T {
+  const held: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    held.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return run();
+  } catch (error) {
+    write.call(process.stderr, held.join(''));
+    throw error;
+  } finally {
+    process.stderr.write = write;
+  }
 }
