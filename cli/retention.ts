@@ -82,6 +82,11 @@ export async function retention(
       ]),
     ),
   );
+  if (result.sweptSnapshots.length) {
+    io.out(
+      `${would} ${plural(result.sweptSnapshots.length, 'orphaned snapshot')} of AMIs already gone: ${result.sweptSnapshots.join(', ')}`,
+    );
+  }
   io.out(
     `${would} ${plural(result.prunedVersions.length, 'launch template version')}` +
       (result.prunedVersions.length ? `: ${result.prunedVersions.map((v) => v.version).join(', ')}` : ''),

@@ -28,6 +28,7 @@ const dryRun: RetentionResult = {
     { version: 1, imageId: 'ami-00000000000000009' },
     { version: 2, imageId: 'ami-00000000000000009' },
   ],
+  sweptSnapshots: ['snap-0000000000000000f'],
 };
 
 test('retention --dry-run sends exactly {"dryRun":true} and says what would go and why the rest stays', async () => {
@@ -44,6 +45,7 @@ test('retention --dry-run sends exactly {"dryRun":true} and says what would go a
   expect(out).toEqual([
     'Would delete 1 AMI:',
     '  ami-00000000000000009  snapshots snap-00000000000000091, snap-00000000000000092  image external-worker-prod-worker/1.0.0/1',
+    'Would delete 1 orphaned snapshot of AMIs already gone: snap-0000000000000000f',
     'Would delete 2 launch template versions: 1, 2',
     'Keeps 3 AMIs:',
     '  ami-0000000000000000c  newest    one of the newest AMIs the stack keeps (amiRetention)',

@@ -205,12 +205,13 @@ describe('which AMI', () => {
   });
 
   test('the resolver runs again whenever the launch template or the group changes', () => {
-    const fingerprint = (context: Record<string, unknown>) =>
+    const fingerprint = (context: Record<string, unknown>, fresh = false) =>
       JSON.stringify(
-        (only(synth(context).template, 'Custom::WorkerAmi') as { Fingerprint: unknown }).Fingerprint,
+        (only(synth(context, { fresh }).template, 'Custom::WorkerAmi') as { Fingerprint: unknown })
+          .Fingerprint,
       );
     const base = fingerprint({});
-    expect(fingerprint({})).toBe(base);
+    expect(fingerprint({}, true)).toBe(base);
     expect(fingerprint({ instanceType: 'm5d.2xlarge' })).not.toBe(base);
     expect(fingerprint({ maxSize: 8 })).not.toBe(base);
     expect(base).toContain('{"Ref":"TeamId"}');

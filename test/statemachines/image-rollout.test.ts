@@ -9,7 +9,6 @@ import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { resolveCurrentAmi } from '../../functions/current-ami/resolve';
-import { logger } from '../../functions/lib/observability';
 import { type LambdaHandler, runStateMachine } from '../support/asl-harness';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients } from '../support/sdk-adapter';
@@ -32,11 +31,7 @@ let retention: LambdaHandler;
 beforeAll(async () => {
   moto = await startMoto();
   resetSdkClients();
-  Object.assign(process.env, RETENTION_ENV, {
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  logger.setLogLevel('SILENT');
+  Object.assign(process.env, RETENTION_ENV);
   // The handler makes its clients at load: after moto is up.
   retention = (await import('../../functions/ami-retention/handler')).handler as LambdaHandler;
 });
