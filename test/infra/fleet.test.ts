@@ -139,7 +139,7 @@ describe('launch template', () => {
 
   test('IMDSv2 required, hop limit 2, encrypted gp3 root and data volumes, instance stores', () => {
     const data = launchTemplateData(synth({ rootVolumeSize: 30, dataVolumeSize: 200 }).template);
-    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 1 });
     const mappings = data.BlockDeviceMappings as Json[];
     expect(mappings[0]).toEqual({
       DeviceName: '/dev/xvda',

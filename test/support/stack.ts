@@ -4,6 +4,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig, type WorkerConfig } from '../../infra/config';
+import { guardValidator } from '../../infra/guard';
 import { ExternalWorkerStack } from '../../infra/stack';
 
 const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
@@ -22,7 +23,7 @@ export interface Synthesized {
 
 /**
  * Synthesizes the stack for `context` (configuration keys as cdk.json or `-c` gives them), with the
- * AwsSolutions checks on: synthesis throws on any unacknowledged finding. Lambda bundling is
+ * AwsSolutions checks and AWS Control Tower's guard rules on: synthesis throws on any unacknowledged finding. Lambda bundling is
  * skipped unless asked, to keep the many variants fast.
  */
 export function synth(
@@ -38,7 +39,7 @@ export function synth(
     env: { region: config.region },
     config,
   });
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), guardValidator());
   app.synth();
   return { app, stack, template: Template.fromStack(stack), config };
 }
