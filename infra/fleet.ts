@@ -10,6 +10,7 @@ import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
+import { acknowledgeGuardRule } from './guard';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerLogGroupName } from './names';
 import { workerUserData } from './user-data';
@@ -70,6 +71,11 @@ export class WorkerFleet extends Construct {
       launchTemplateData: this.launchTemplateData(config, inputs, props, profile.attrArn, imageId),
       tagSpecifications: [{ resourceType: 'launch-template', tags: this.tagList(config, inputs) }],
     });
+    acknowledgeGuardRule(
+      this.launchTemplate,
+      'ec2_launch_template_monitoring_enabled_check',
+      "Nothing scales or alarms on the workers' EC2 metrics: Telegraf serves per-second host metrics on tcp/9100, and detailed monitoring would be a cost per instance for no reader.",
+    );
 
     this.group = this.createGroup(config, inputs);
     this.createSchedules(config);
@@ -133,7 +139,7 @@ export class WorkerFleet extends Construct {
     const resolver = new WorkerFunction(this, 'CurrentAmiResolver', {
       name: 'current-ami',
       description: 'Resolves the AMI a deploy puts in the worker launch template',
-      logRetention: logs.RetentionDays.ONE_MONTH,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
       unscopedActions: ['ec2:DescribeImages'],
     });
     const parameters = runtimeParameters(config);
@@ -285,11 +291,28 @@ export class WorkerFleet extends Construct {
       })),
     });
     if (this.mixedInstances) {
+      acknowledgeGuardRule(
+        group,
+        'autoscaling_group_nitro_encryption_in_transit_override_check',
+        'Workers never talk to each other: their traffic goes to the TSA over SSH and to AWS over TLS, encrypted whatever the instance type.',
+      );
       Validations.of(group).acknowledge({
         id: 'AwsSolutions-EC26',
         reason:
           'Both EBS volumes are encrypted in the launch template; the check cannot follow it through a mixed instances policy.',
       });
+    }
+    acknowledgeGuardRule(
+      group,
+      'autoscaling_multiple_az_check',
+      'The subnets are a deploy parameter (SubnetIds), one per Availability Zone as the operator chooses: the template cannot know their zones.',
+    );
+    if (!this.mixedInstances) {
+      acknowledgeGuardRule(
+        group,
+        'autoscaling_mixed_instances_policy_multiple_instance_types_check',
+        'The configuration names a single instance type (instanceType): a list gives the group a mixed instances policy over all of them.',
+      );
     }
     Validations.of(group).acknowledge({
       id: 'AwsSolutions-AS3',

@@ -8,6 +8,7 @@ import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
+import { acknowledgeGuardRule } from './guard';
 import { WorkerImagePipeline } from './image-pipeline';
 import { Lifecycle } from './lifecycle';
 import { STACK_TAG } from './names';
@@ -38,6 +39,19 @@ export class ExternalWorkerStack extends Stack {
     const { config } = props;
     const inputs = deployInputs(this, config);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Every log group of the stack keeps its events for logRetentionDays.
+    if (config.logRetentionDays < 365) {
+      acknowledgeGuardRule(
+        this,
+        'cloudwatch_log_group_retention_period_check',
+        `Operational logs of the workers and the control plane, kept ${config.logRetentionDays} days as configured (logRetentionDays); audit records are CloudTrail's. 365 or more meets this control.`,
+      );
+    }
+    acknowledgeGuardRule(
+      this,
+      'cloudwatch_log_group_encrypted_check',
+      'CloudWatch Logs encrypts every log group at rest; no secret is logged (the worker key is read at boot and never printed), so a customer-managed key would protect nothing more.',
+    );
 
     Tags.of(this).add(STACK_TAG, config.stackName);
     Tags.of(this).add('project', config.project);

@@ -4,6 +4,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig, type WorkerConfig } from '../../infra/config';
+import { guardValidator } from '../../infra/guard';
 import { ExternalWorkerStack } from '../../infra/stack';
 
 const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
@@ -38,7 +39,7 @@ const synthesized = new Map<string, Synthesized>();
 
 /**
  * Synthesizes the stack for `context` (configuration keys as cdk.json or `-c` gives them), with the
- * AwsSolutions checks on: synthesis throws on any unacknowledged finding.
+ * AwsSolutions checks and AWS Control Tower's guard rules on: synthesis throws on any unacknowledged finding.
  */
 export function synth(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
   const key = JSON.stringify([context, Boolean(options.bundle), Boolean(options.validate)]);
@@ -56,7 +57,7 @@ export function synth(context: Record<string, unknown> = {}, options: SynthOptio
       env: { region: config.region },
       config,
     });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), guardValidator());
     app.synth();
     return stack;
   };
