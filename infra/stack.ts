@@ -76,6 +76,11 @@ export class ExternalWorkerStack extends Stack {
       imageName: this.image.imageName,
     });
     this.lifecycle = new Lifecycle(this, 'Lifecycle', fleetAndTopic);
+    // The hooks are part of the group, so its first instances wait in them from the first create:
+    // their rules, targets and state machines must exist by then, or those instances sit until the
+    // hook's default result (ABANDON) and are relaunched. The reverse order holds on delete: the
+    // drain still runs while the group's last instances terminate.
+    this.fleet.group.node.addDependency(this.lifecycle);
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
