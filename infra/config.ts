@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
+import { lagAlarmProblems } from './version-lag';
 
 /**
  * The deployment's configuration: the original stack's parameters under their new names.
@@ -294,6 +295,9 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
       `desiredCapacity: expected between minSize (${min}) and maxSize (${max}), given ${describe(raw.desiredCapacity ?? desired)}`,
     );
   }
+  const [interval, tolerance] = [field('versionCheckInterval'), field('versionLagTolerance')];
+  if (interval !== undefined && tolerance !== undefined)
+    problems.push(...lagAlarmProblems(interval, tolerance));
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }
