@@ -42,6 +42,8 @@ export function workerUserData(
     EW_BUILDS_USE_INSTANCE_ROLE: String(config.buildsUseInstanceRole),
     EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
     EW_ANSIBLE_VERSION: config.ansibleVersion,
+    // The launch gate's deadline: the boot script fails a worker that cannot register before it.
+    EW_BOOT_TIMEOUT: String(config.bootTimeout),
   };
   const settingsFile = Object.entries(settings)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)
