@@ -9,6 +9,7 @@ import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { WorkerImagePipeline } from './image-pipeline';
+import { KeptExpiry } from './kept-expiry';
 import { Lifecycle } from './lifecycle';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
@@ -30,6 +31,7 @@ export class ExternalWorkerStack extends Stack {
   readonly retention: AmiRetention;
   readonly rollout: ImageRollout;
   readonly lifecycle: Lifecycle;
+  readonly keptExpiry: KeptExpiry;
   readonly destroy: DestroyWorkflow;
   readonly observability: Observability;
 
@@ -81,6 +83,7 @@ export class ExternalWorkerStack extends Stack {
     // hook's default result (ABANDON) and are relaunched. The reverse order holds on delete: the
     // drain still runs while the group's last instances terminate.
     this.fleet.group.node.addDependency(this.lifecycle);
+    this.keptExpiry = new KeptExpiry(this, 'KeptExpiry', { ...common, topic: this.notifications.topic });
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
@@ -101,8 +104,10 @@ export class ExternalWorkerStack extends Stack {
         this.retention.deadLetterQueue,
         this.rollout.deadLetterQueue,
         this.lifecycle.deadLetterQueue,
+        this.keptExpiry.deadLetterQueue,
       ],
     });
+    this.observability.alarms.push(this.keptExpiry.alarm);
 
     addOutputs(this, config);
   }
