@@ -24,7 +24,7 @@ const [functionId, fn] =
       (r.Properties.Environment as { Variables?: Record<string, string> })?.Variables
         ?.POWERTOOLS_SERVICE_NAME === 'kept-expiry',
   ) ?? [];
-const roleId = (fn?.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+const roleId = (fn?.Properties.Role as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
 const statements = Object.values(resources)
   .filter(
     (r) =>
