@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
+import { lagAlarmProblems } from './version-lag';
 
 /**
  * The deployment's configuration: the original stack's parameters under their new names.
@@ -244,6 +245,10 @@ export const configSchema = z.strictObject({
   drainTimeout: duration('a duration from 1m to 48h, such as 30m', 60, 172800).default(1800),
   versionCheckInterval: duration('a duration from 1m to 24h, such as 5m', 60, 86400).default(300),
   versionLagTolerance: duration('a duration from 30m to 48h, such as 3h', 1800, 172800).default(10800),
+  // How long an instance kept for debugging lives before the kept-instance expiry ends it.
+  keptInstanceTtl: duration('a duration from 1h to 720h (30 days), such as 24h', 3600, 2_592_000).default(
+    86400,
+  ),
   notificationEmail: z.email({ error: 'an e-mail address' }).optional(),
   logRetentionDays: fromString(
     asNumber,
@@ -341,6 +346,9 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
       `desiredCapacity: expected between minSize (${min}) and maxSize (${max}), given ${describe(raw.desiredCapacity ?? desired)}`,
     );
   }
+  const [interval, tolerance] = [field('versionCheckInterval'), field('versionLagTolerance')];
+  if (interval !== undefined && tolerance !== undefined)
+    problems.push(...lagAlarmProblems(interval, tolerance));
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }

@@ -10,6 +10,7 @@ import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
 import { acknowledgeGuardRule } from './guard';
 import { WorkerImagePipeline } from './image-pipeline';
+import { KeptExpiry } from './kept-expiry';
 import { Lifecycle } from './lifecycle';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
@@ -31,6 +32,7 @@ export class ExternalWorkerStack extends Stack {
   readonly retention: AmiRetention;
   readonly rollout: ImageRollout;
   readonly lifecycle: Lifecycle;
+  readonly keptExpiry: KeptExpiry;
   readonly destroy: DestroyWorkflow;
   readonly observability: Observability;
 
@@ -90,6 +92,12 @@ export class ExternalWorkerStack extends Stack {
       imageName: this.image.imageName,
     });
     this.lifecycle = new Lifecycle(this, 'Lifecycle', fleetAndTopic);
+    // The hooks are part of the group, so its first instances wait in them from the first create:
+    // their rules, targets and state machines must exist by then, or those instances sit until the
+    // hook's default result (ABANDON) and are relaunched. The reverse order holds on delete: the
+    // drain still runs while the group's last instances terminate.
+    this.fleet.group.node.addDependency(this.lifecycle);
+    this.keptExpiry = new KeptExpiry(this, 'KeptExpiry', { ...common, topic: this.notifications.topic });
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
@@ -110,8 +118,10 @@ export class ExternalWorkerStack extends Stack {
         this.retention.deadLetterQueue,
         this.rollout.deadLetterQueue,
         this.lifecycle.deadLetterQueue,
+        this.keptExpiry.deadLetterQueue,
       ],
     });
+    this.observability.alarms.push(this.keptExpiry.alarm);
 
     addOutputs(this, config);
   }

@@ -45,6 +45,8 @@ export function workerUserData(
     EW_ANSIBLE_VERSION: config.ansibleVersion,
     // Mirrors and checksums for the build play of a first boot on a stock image (base64 JSON).
     EW_BUILD_VARIABLES: encodedBuildVariables(config),
+    // The launch gate's deadline: the boot script fails a worker that cannot register before it.
+    EW_BOOT_TIMEOUT: String(config.bootTimeout),
   };
   const settingsFile = Object.entries(settings)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)

@@ -11,6 +11,7 @@ import type { WorkerImagePipeline } from './image-pipeline';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters } from './names';
 import { deadLetterQueue } from './queues';
+import { checkIntervalMinutes } from './version-lag';
 
 export interface VersionCheckProps {
   config: WorkerConfig;
@@ -105,7 +106,7 @@ export class VersionCheck extends Construct {
       reason: 'Publishing to the encrypted topic needs data keys of its key, and of that key only.',
     });
 
-    const minutes = Math.max(1, Math.round(config.versionCheckInterval / 60));
+    const minutes = checkIntervalMinutes(config.versionCheckInterval);
     const invokeRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },

@@ -14,6 +14,8 @@ export const TAG = {
   keptSince: 'external-worker:kept-since',
   /** On a kept instance whose stay is bounded: when it is ended (ISO-8601). */
   keptUntil: 'external-worker:kept-until',
+  /** On a kept instance: the kept-until its end was announced for (the warning is sent once). */
+  keptWarned: 'external-worker:kept-warned',
   /** On an instance (or its group): keep it for debugging if its boot fails. */
   keepRunning: 'keeprunning',
   /** On an AMI whose rollout failed: never rolled out again automatically. */

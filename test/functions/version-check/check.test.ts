@@ -281,4 +281,31 @@ describe('whether the fleet runs the version it should', () => {
     await check({ now: at(120_000) });
     expect(lag()).toBe(1);
   });
+
+  test('a bad scheduler answer keeps counting the lag instead of resetting it', async () => {
+    await check();
+    server.answer = { kind: 'status', status: 503 };
+    expect((await check({ now: at(60_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(1);
+    server.answer = { kind: 'text', body: 'maintenance' };
+    expect((await check({ now: at(120_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(1);
+  });
+
+  test('a bad answer once the fleet is current leaves it current (measured against the last known version)', async () => {
+    await check();
+    const imageArn = (await readStateParameter(clients.ssm))?.imageBuildVersionArn as string;
+    clients.statuses.set(imageArn, { status: 'AVAILABLE', created: T0.toISOString() });
+    await check({ now: at(60_000) });
+    await rolledOut(imageArn);
+    server.answer = { kind: 'status', status: 502 };
+    expect((await check({ now: at(120_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(0);
+  });
+
+  test('a build that does not start still counts the lag', async () => {
+    clients.ib.on(StartImagePipelineExecutionCommand).rejects(new Error('ServiceUnavailableException'));
+    await expect(check()).rejects.toThrow('did not start');
+    expect(lag()).toBe(1);
+  });
 });
