@@ -71,6 +71,13 @@ export class WorkerFleet extends Construct {
       launchTemplateData: this.launchTemplateData(config, inputs, props, profile.attrArn, imageId),
       tagSpecifications: [{ resourceType: 'launch-template', tags: this.tagList(config, inputs) }],
     });
+    if (config.buildsUseInstanceRole) {
+      acknowledgeGuardRule(
+        this.launchTemplate,
+        'ec2_launch_template_token_hop_limit_check',
+        'buildsUseInstanceRole asks for it explicitly: builds need the extra hop to reach the instance role (see the README, Security).',
+      );
+    }
     acknowledgeGuardRule(
       this.launchTemplate,
       'ec2_launch_template_monitoring_enabled_check',
