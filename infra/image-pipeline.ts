@@ -8,6 +8,7 @@ import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../functions/lib/concourse-version';
 import type { WorkerConfig } from './config';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
 import { PlaybookRebuild } from './playbook-rebuild';
@@ -99,6 +100,7 @@ export class WorkerImagePipeline extends Construct {
       PinnedVersion: config.workerVersion ?? 'none',
       SchedulerApiAddress: config.schedulerApiAddress.replace(/\/+$/, ''),
       Region: Aws.REGION,
+      VersionPattern: CONCOURSE_VERSION_PATTERN_SOURCE,
     };
     const recipe = new imagebuilder.CfnImageRecipe(this, 'Recipe', {
       name: this.imageName,
