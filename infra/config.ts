@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
 import { lagAlarmProblems } from './version-lag';
@@ -26,12 +27,33 @@ const AMI_ID = /^ami-[0-9a-f]{8,17}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
-const VERSION = /^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$/;
 // https only, a host (and port), a path of URL-safe characters; no credentials, query or fragment:
 // the value reaches the image build's shell and apt's sources.
 const ARTIFACT_URL =
   /^https:\/\/[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+-]+)*\/?$/;
 const SHA256 = /^[0-9a-f]{64}$/;
+// Values that reach a shell, the user data, Ansible or a Jinja context are held to grammars with no
+// room for quotes, spaces, `$`, backticks, braces, `%`, newlines or NUL: they are data wherever they go.
+const HOST_LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_NAME = new RegExp(`^(?=.{1,253}$)${HOST_LABEL}(\\.${HOST_LABEL})*$`);
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+// scheme://host[:port][/path]: no user info, query or fragment.
+const SCHEDULER_URL = /^(https?):\/\/([A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
+const SSH_PUBLIC_KEY =
+  /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521) (AAAA[A-Za-z0-9+/]+={0,2})( [A-Za-z0-9@._+-]{1,100})?$/;
+// AWS's own grammar of tag values (letters, digits, spaces and _ . : / = + - @).
+// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Tag.html
+const TAG_VALUE = /^[\p{L}\p{Zs}\p{N}_.:/=+\-@]{0,256}$/u;
+/** Tag keys the stack sets itself, or that change what the control plane does with an instance. */
+const RESERVED_TAG = /^(keeprunning|external-worker:.*|Name|customer|project|env|role|cycloid\.io)$/;
+/** Instance types of one Auto Scaling group (mixed instances policy overrides). */
+export const MAX_INSTANCE_TYPES = 40;
+
+const SCHEDULER_URL_FORM =
+  'an https URL of a host, optional port and path (https://scheduler.example.com[:port][/path]), without quotes, spaces, query or user info';
+const TSA_KEY_FORM =
+  'an OpenSSH public key line: ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp256|384|521, its base64 key of that type, an optional comment of letters, digits and @ . _ + -';
 
 const fromString = <T extends z.ZodType>(parse: (raw: string) => unknown, schema: T) =>
   z.preprocess((value) => (typeof value === 'string' ? parse(value) : value), schema);
@@ -83,17 +105,17 @@ const cron = z
     error: 'a cron expression of 5 fields (minute hour day-of-month month day-of-week), UTC',
   });
 
+// A single value or a comma-separated string arrives as a list: one grammar, one message per problem.
 const instanceTypes = fromString(
   asList,
-  z.union([
-    pattern(INSTANCE_TYPE, 'an EC2 instance type such as c5d.2xlarge, or a list of them').transform((t) => [
-      t,
-    ]),
-    z
-      .array(pattern(INSTANCE_TYPE, 'an EC2 instance type such as c5d.2xlarge'))
-      .min(1, { error: 'a non-empty list of EC2 instance types' })
-      .max(20, { error: 'at most 20 instance types' }),
-  ]),
+  z
+    .array(pattern(INSTANCE_TYPE, 'an EC2 instance type such as c5d.2xlarge'), {
+      error: 'an EC2 instance type such as c5d.2xlarge, or a list of them',
+    })
+    .min(1, { error: 'a non-empty list of EC2 instance types' })
+    .max(MAX_INSTANCE_TYPES, {
+      error: `at most ${MAX_INSTANCE_TYPES} instance types (the limit of an Auto Scaling group)`,
+    }),
 );
 
 const tagMap = fromString(
@@ -103,7 +125,9 @@ const tagMap = fromString(
     z.string().regex(/^(?!aws:)[A-Za-z0-9+\-=._:]{1,128}$/, {
       error: 'tag keys of letters, digits and + - = . _ : (not starting with aws:)',
     }),
-    z.string().max(256),
+    z.string().regex(TAG_VALUE, {
+      error: 'tag values of at most 256 letters, digits, spaces and _ . : / = + - @',
+    }),
     { error: 'a map of tag names (letters, digits, + - = . _ :, not aws:…) to strings, e.g. {"team":"ci"}' },
   ),
 );
@@ -134,13 +158,31 @@ const artifactMirrors = fromString(
 const concourseChecksums = fromString(
   asJson,
   z.record(
-    pattern(VERSION, 'Concourse versions such as 7.11.2 as keys'),
+    pattern(CONCOURSE_VERSION_PATTERN, `Concourse versions (${CONCOURSE_VERSION_FORM}) as keys`),
     pattern(SHA256, 'sha256 checksums of 64 lower-case hex digits'),
     {
       error:
         'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
     },
   ),
+/** An OpenSSH public key line whose key blob is well-formed and of the type the line names. */
+function isOpenSshPublicKey(line: string): boolean {
+  const match = SSH_PUBLIC_KEY.exec(line);
+  if (!match?.[1] || !match[2]) return false;
+  const blob = Buffer.from(match[2], 'base64');
+  if (blob.length < 4 || blob.toString('base64') !== match[2]) return false;
+  const typeLength = blob.readUInt32BE(0);
+  return typeLength < blob.length && blob.subarray(4, 4 + typeLength).toString('latin1') === match[1];
+}
+
+const ipv4List = fromString(
+  asList,
+  z
+    .array(pattern(IPV4, 'IPv4 addresses such as 10.0.0.2'), {
+      error: 'an IPv4 address such as 10.0.0.2, or a list of them',
+    })
+    .min(1, { error: 'a non-empty list of IPv4 addresses' })
+    .max(8, { error: 'at most 8 DNS servers' }),
 );
 
 export const configSchema = z.strictObject({
@@ -153,25 +195,38 @@ export const configSchema = z.strictObject({
   ),
   region: pattern(/^[a-z]{2}(-gov)?-[a-z]+-[0-9]$/, 'an AWS region such as eu-west-1').default('eu-west-1'),
   schedulerApiAddress: z
-    .url({ protocol: /^https?$/, error: 'an http(s) URL such as https://scheduler.cycloid.io' })
+    .string({ error: SCHEDULER_URL_FORM })
+    .refine(
+      (url) => {
+        const match = SCHEDULER_URL.exec(url);
+        const port = match?.[3] ? Number(match[3].slice(1)) : 443;
+        return match?.[2] !== undefined && HOST_NAME.test(match[2]) && port >= 1 && port <= 65535;
+      },
+      { error: SCHEDULER_URL_FORM },
+    )
     .default(CYCLOID_SAAS.schedulerApiAddress),
-  schedulerHost: pattern(/^[A-Za-z0-9.-]+$/, 'a host name or IP address').default(CYCLOID_SAAS.schedulerHost),
+  // The scheduler's answer decides what the image build and the first boot install: over plain
+  // http anyone on the path chooses it. Only for a scheduler on a trusted network.
+  schedulerAllowHttp: bool.default(false),
+  schedulerHost: pattern(HOST_NAME, 'a host name or IPv4 address such as scheduler.cycloid.io').default(
+    CYCLOID_SAAS.schedulerHost,
+  ),
   schedulerPort: fromString(
     asNumber,
     z.number({ error: 'a TCP port (1-65535)' }).int().min(1).max(65535),
   ).default(CYCLOID_SAAS.schedulerPort),
-  tsaPublicKey: pattern(
-    /^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( \S+)?$/,
-    'an SSH public key line (ssh-rsa|ssh-ed25519|ecdsa-… AAAA…)',
-  ).default(CYCLOID_SAAS.tsaPublicKey),
+  tsaPublicKey: z
+    .string({ error: TSA_KEY_FORM })
+    .refine(isOpenSshPublicKey, { error: TSA_KEY_FORM })
+    .default(CYCLOID_SAAS.tsaPublicKey),
   workerKeyParameter: pattern(SSM_PARAMETER_NAME, 'an SSM parameter name starting with /').optional(),
   teamId: pattern(/^[A-Za-z0-9_.-]{1,128}$/, 'a Concourse team name').optional(),
   workerTag: pattern(/^[A-Za-z0-9_.-]{1,64}$/, 'a Concourse worker tag (letters, digits, _ . -)').optional(),
   workerRuntime: z
     .enum(['containerd', 'guardian', 'houdini'], { error: 'containerd, guardian or houdini' })
     .default('containerd'),
-  workerDnsServer: pattern(/^[0-9]{1,3}(\.[0-9]{1,3}){3}$/, 'an IPv4 address').optional(),
-  workerVersion: pattern(VERSION, 'a Concourse version such as 7.11.2').optional(),
+  workerDnsServer: ipv4List.optional(),
+  workerVersion: pattern(CONCOURSE_VERSION_PATTERN, CONCOURSE_VERSION_FORM).optional(),
   vpcId: pattern(VPC_ID, 'a VPC id such as vpc-0123456789abcdef0').optional(),
   subnetIds: fromString(
     asList,
@@ -349,6 +404,24 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
   const [interval, tolerance] = [field('versionCheckInterval'), field('versionLagTolerance')];
   if (interval !== undefined && tolerance !== undefined)
     problems.push(...lagAlarmProblems(interval, tolerance));
+  const [address, allowHttp] = [field('schedulerApiAddress'), field('schedulerAllowHttp')];
+  if (address?.startsWith('http://') && allowHttp !== true) {
+    problems.push(
+      `schedulerApiAddress: expected an https URL (http only with schedulerAllowHttp=true), given ${describe(address)}`,
+    );
+  }
+  if (raw.spotMaxPrice !== undefined && field('capacity') === 'ondemand') {
+    problems.push(
+      `spotMaxPrice: expected nothing with capacity=ondemand (a maximum Spot price applies to Spot capacity only), given ${describe(raw.spotMaxPrice)}`,
+    );
+  }
+  const tags = field('extraTags');
+  const reserved = Object.keys(tags ?? {}).filter((key) => RESERVED_TAG.test(key));
+  if (reserved.length > 0) {
+    problems.push(
+      `extraTags: expected no reserved tag key (keeprunning, external-worker:*, and the tags the stack sets: Name, customer, project, env, role, cycloid.io), given ${reserved.map((k) => JSON.stringify(k)).join(', ')}`,
+    );
+  }
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }

@@ -8,6 +8,7 @@ import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../functions/lib/concourse-version';
 import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
@@ -101,6 +102,7 @@ export class WorkerImagePipeline extends Construct {
       SchedulerApiAddress: config.schedulerApiAddress.replace(/\/+$/, ''),
       Region: Aws.REGION,
       BuildVariables: encodedBuildVariables(config),
+      VersionPattern: CONCOURSE_VERSION_PATTERN_SOURCE,
     };
     const recipe = new imagebuilder.CfnImageRecipe(this, 'Recipe', {
       name: this.imageName,

@@ -2,11 +2,23 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws } from 'aws-cdk-lib';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../functions/lib/concourse-version';
 import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 
-const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
+/**
+ * One shell word holding `value` as it is: single quotes, each inner quote closed, escaped and
+ * reopened. Control characters are refused: a newline could end the quoted heredoc the settings
+ * are written with, and no setting has one.
+ */
+export function shellQuote(name: string, value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) {
+    throw new Error(`${name}: a control character (newline, NUL, …) cannot be part of a worker setting`);
+  }
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
 
 /**
  * The user data of a worker: its settings (names and addresses, never a secret) in
@@ -31,7 +43,7 @@ export function workerUserData(
     EW_TEAM_ID: inputs.teamId,
     EW_WORKER_TAG: config.workerTag ?? '',
     EW_WORKER_RUNTIME: config.workerRuntime,
-    EW_WORKER_DNS_SERVER: config.workerDnsServer ?? '',
+    EW_WORKER_DNS_SERVER: (config.workerDnsServer ?? []).join(','),
     EW_WORKER_VERSION: config.workerVersion ?? '',
     // The name of the SecureString only: the boot script reads the key itself, into a root-only file.
     EW_WORKER_KEY_PARAMETER: config.workerKeyParameter,
@@ -47,9 +59,11 @@ export function workerUserData(
     EW_BUILD_VARIABLES: encodedBuildVariables(config),
     // The launch gate's deadline: the boot script fails a worker that cannot register before it.
     EW_BOOT_TIMEOUT: String(config.bootTimeout),
+    // The first boot on a stock AMI checks the version it is given against this before using it.
+    EW_CONCOURSE_VERSION_PATTERN: CONCOURSE_VERSION_PATTERN_SOURCE,
   };
   const settingsFile = Object.entries(settings)
-    .map(([key, value]) => `${key}=${shellQuote(value)}`)
+    .map(([key, value]) => `${key}=${shellQuote(key, value)}`)
     .join('\n');
   const bootstrap = fs.readFileSync(path.join(__dirname, 'userdata', 'bootstrap.sh'), 'utf8');
   return [

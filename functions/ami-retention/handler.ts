@@ -22,16 +22,23 @@ const env = readEnv({
   EC2_REQUEST_SHARE: envVar.optionalShare(),
 });
 
-/** From the rollout (after a success) or the daily schedule (`{}`); extra keys are ignored. */
-const retentionInput = z.object({
+/**
+ * From the rollout (after a success), the daily schedule (`{"source": "schedule"}`) or an operator.
+ * Strict: a misspelt key (`dryrun`) is an error, never a real run that was meant to be a dry run.
+ */
+const retentionInput = z.strictObject({
+  source: z.optional(z.literal('schedule')),
   dryRun: z.optional(z.boolean()),
   protectNewerThan: z.optional(z.iso.datetime({ offset: true })),
   protectAmis: z.optional(z.array(z.string().check(z.regex(/^ami-[0-9a-f]+$/)))),
 });
 
+const RETENTION_INPUT_FORM =
+  '{"dryRun"?: true|false, "protectNewerThan"?: "<ISO 8601 date-time>", "protectAmis"?: ["ami-…"], "source"?: "schedule"}';
+
 /** Deletes the launch template versions and AMIs of the stack nothing needs any more (see retention.ts). */
 export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context) => {
-  const input = parseInput(retentionInput, rawEvent ?? {}, 'retention input');
+  const input = parseInput(retentionInput, rawEvent ?? {}, 'retention input', RETENTION_INPUT_FORM);
   logger.appendKeys({ stack: env.STACK_NAME });
   const result = await applyRetention(
     { ec2, autoscaling, ssm, imagebuilder },

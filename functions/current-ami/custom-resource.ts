@@ -10,14 +10,28 @@ export const customResourceEnvelope = z.object({
 });
 type Envelope = z.infer<typeof customResourceEnvelope>;
 
-/** The CloudFormation custom resource request, as far as this resource reads it. */
-export const customResourceEvent = z.extend(customResourceEnvelope, {
-  RequestType: z.enum(['Create', 'Update', 'Delete']),
-  ResourceProperties: z.object({
-    CurrentAmiParameter: z.string().check(z.startsWith('/')),
-    StockAmiParameter: z.string().check(z.startsWith('/')),
-  }),
+/** Properties the stack gives this resource (infra/fleet.ts), and CloudFormation's ServiceToken. */
+const properties = z.strictObject({
+  ServiceToken: z.optional(z.string()),
+  CurrentAmiParameter: z.string().check(z.startsWith('/')),
+  StockAmiParameter: z.string().check(z.startsWith('/')),
+  Fingerprint: z.optional(z.string()),
 });
+
+/**
+ * The CloudFormation custom resource request: its documented fields and no others.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-requests.html
+ */
+export const customResourceEvent = z.strictObject({
+  ...customResourceEnvelope.shape,
+  RequestType: z.enum(['Create', 'Update', 'Delete']),
+  ServiceToken: z.optional(z.string()),
+  ResourceType: z.optional(z.string()),
+  ResourceProperties: properties,
+  OldResourceProperties: z.optional(z.unknown()),
+});
+export const CUSTOM_RESOURCE_FORM =
+  'a CloudFormation custom resource request whose ResourceProperties are {CurrentAmiParameter, StockAmiParameter, Fingerprint?}';
 export type CustomResourceEvent = z.infer<typeof customResourceEvent>;
 
 export interface CustomResourceResult {

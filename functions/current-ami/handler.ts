@@ -6,6 +6,7 @@ import { lambdaHandler } from '../lib/handler';
 import { logger } from '../lib/observability';
 import { parseInput } from '../lib/parse';
 import {
+  CUSTOM_RESOURCE_FORM,
   type CustomResourceEvent,
   customResourceEnvelope,
   customResourceEvent,
@@ -19,7 +20,7 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
   const envelope = customResourceEnvelope.safeParse(rawEvent);
   let event: CustomResourceEvent;
   try {
-    event = parseInput(customResourceEvent, rawEvent, 'custom resource event');
+    event = parseInput(customResourceEvent, rawEvent, 'custom resource event', CUSTOM_RESOURCE_FORM);
   } catch (error) {
     if (envelope.success) {
       await respond(envelope.data, {

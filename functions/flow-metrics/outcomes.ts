@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { eventBridgeEvent } from '../lib/eventbridge';
 
 /**
  * Each state machine ends its successful executions with an output naming its outcome:
@@ -37,8 +38,10 @@ export function flowMetricNames(flow: Flow): string[] {
   ];
 }
 
-export const executionStatusChange = z.object({
-  'detail-type': z.literal('Step Functions Execution Status Change'),
+export const executionStatusChange = eventBridgeEvent({
+  detailType: z.literal('Step Functions Execution Status Change'),
+  source: z.literal('aws.states'),
+  // The fields read here; Step Functions adds others over time (redrive, versions): theirs to extend.
   detail: z.object({
     executionArn: z.string(),
     stateMachineArn: z.string(),

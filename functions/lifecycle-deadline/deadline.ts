@@ -1,10 +1,11 @@
 import * as z from 'zod/mini';
 
 /** Task input: when the lifecycle action began (the event's `time`) and how long it may take. */
-export const deadlineInput = z.object({
+export const deadlineInput = z.strictObject({
   from: z.iso.datetime({ offset: true }),
   seconds: z.number().check(z.int(), z.positive()),
 });
+export const DEADLINE_INPUT_FORM = '{"from": "<ISO 8601 date-time>", "seconds": <positive integer>}';
 export type DeadlineInput = z.infer<typeof deadlineInput>;
 
 /**

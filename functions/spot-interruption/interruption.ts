@@ -9,6 +9,7 @@ import { CreateTagsCommand, DescribeTagsCommand, type EC2Client } from '@aws-sdk
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod/mini';
 import { errorMessage } from '../lib/errors';
+import { eventBridgeEvent } from '../lib/eventbridge';
 import { completeLifecycleAction } from '../lib/lifecycle';
 import { METRIC } from '../lib/metric-names';
 import { logger, metrics } from '../lib/observability';
@@ -23,15 +24,18 @@ export const RETIRE_COMMAND = '/usr/local/sbin/external-worker-retire';
  * The two EC2 events, as far as this function reads them. The warning's resource ARN carries an
  * Availability Zone instead of a Region and no account: only the detail's instance id is used.
  */
-export const spotEvent = z.object({
-  'detail-type': z.enum([INTERRUPTION, REBALANCE]),
+export const spotEvent = eventBridgeEvent({
+  detailType: z.enum([INTERRUPTION, REBALANCE]),
   source: z.literal('aws.ec2'),
-  time: z.string(),
-  detail: z.object({
+  // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/spot-instance-termination-notices.html
+  // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/rebalance-recommendations.html
+  detail: z.strictObject({
     'instance-id': z.string().check(z.regex(/^i-[0-9a-f]{8,17}$/, 'expected an instance id')),
     'instance-action': z.optional(z.string()),
   }),
 });
+export const SPOT_EVENT_FORM =
+  'an EventBridge event of source aws.ec2, detail-type "EC2 Spot Instance Interruption Warning" or "EC2 Instance Rebalance Recommendation", detail {"instance-id", "instance-action"?}';
 export type SpotEvent = z.infer<typeof spotEvent>;
 
 export interface SpotSettings {

@@ -1,7 +1,5 @@
+import { CONCOURSE_VERSION_PATTERN } from '../lib/concourse-version';
 import { VERSION_CHECK_FAILURE, type VersionCheckFailure } from '../lib/metric-names';
-
-/** A Concourse version: digits and dots, with an optional pre-release suffix. */
-export const VERSION_PATTERN = /^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$/;
 
 export interface FetchLimits {
   /** Whole exchange, redirects and body included. */
@@ -89,7 +87,7 @@ function versionOf(text: string): SchedulerAnswer {
   const version =
     typeof body === 'object' && body !== null ? (body as Record<string, unknown>).version : undefined;
   if (version === undefined || version === null) return bad(VERSION_CHECK_FAILURE.noVersion, 'no version');
-  if (typeof version !== 'string' || version.length > 64 || !VERSION_PATTERN.test(version)) {
+  if (typeof version !== 'string' || version.length > 64 || !CONCOURSE_VERSION_PATTERN.test(version)) {
     return bad(
       VERSION_CHECK_FAILURE.malformedVersion,
       `version ${JSON.stringify(version).slice(0, 80)} is not a Concourse version`,

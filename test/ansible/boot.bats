@@ -76,7 +76,7 @@ STUB
   stub ansible-playbook <<'STUB'
 cp "$STATUS" "$OUT/status-during-play.json"
 args="$*"
-cp "${args##*-e @}" "$OUT/boot-vars.json"
+cp "${args##*-e @}" "$OUT/boot-vars.yml"
 exit "${STUB_ANSIBLE_RC:-0}"
 STUB
   # start: the worker starts and writes its log; is-active: running, unless told it was not yet.
@@ -117,6 +117,14 @@ status_field() {
   jq -r ".$1" "$STATUS"
 }
 
+# A value of the boot vars file, read as YAML with the !unsafe tag kept as plain text.
+boot_var() {
+  python3 -c '
+import sys, yaml
+yaml.SafeLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$BATS_TEST_TMPDIR/boot-vars.yml" "$1"
+}
+
 @test "a successful boot ends with status ok and a root-only key file" {
   run "$BOOT_SCRIPT"
   [ "$status" -eq 0 ] || { cat "$LOG"; false; }
@@ -127,7 +135,7 @@ status_field() {
   grep -q "$KEY_MARKER" "$KEY"
   refute grep -q "$KEY_MARKER" "$LOG"
   refute grep -q "$KEY_MARKER" "$STATUS"
-  refute grep -q "$KEY_MARKER" "$BATS_TEST_TMPDIR/boot-vars.json"
+  refute grep -q "$KEY_MARKER" "$BATS_TEST_TMPDIR/boot-vars.yml"
   # every step is logged
   [ "$(status_field message)" = "worker registered with the TSA" ]
   for step in settings metadata worker-key boot-play worker-start worker-health worker-registration; do
@@ -138,9 +146,9 @@ status_field() {
   grep -q "^systemctl start concourse-worker$" "$CALLS"
   [ "$(jq -r .status "$BATS_TEST_TMPDIR/status-during-play.json")" = running ]
   [ "$(jq -r .step "$BATS_TEST_TMPDIR/status-during-play.json")" = boot-play ]
-  [ "$(jq -r .ew_instance_id "$BATS_TEST_TMPDIR/boot-vars.json")" = i-0123456789abcdef0 ]
-  [ "$(jq -r .ew_worker_key_file "$BATS_TEST_TMPDIR/boot-vars.json")" = "$KEY" ]
-  [ "$(jq -r .ew_log_group "$BATS_TEST_TMPDIR/boot-vars.json")" = /external-worker/test/workers ]
+  [ "$(boot_var ew_instance_id)" = i-0123456789abcdef0 ]
+  [ "$(boot_var ew_worker_key_file)" = "$KEY" ]
+  [ "$(boot_var ew_log_group)" = /external-worker/test/workers ]
   # the IMDS calls carry a session token (IMDSv2)
   grep -q "X-aws-ec2-metadata-token: TOKEN" "$CALLS"
 }
@@ -340,4 +348,33 @@ STUB
   echo "5000.00 1.00" >"$EW_UPTIME_FILE"
   run "$BOOT_SCRIPT"
   grep -q "waiting up to 60s for the registration" "$LOG"
+}
+
+@test "settings reach Ansible as text: templates, quotes and shell in them are never evaluated" {
+  local hostile
+  # shellcheck disable=SC2016 # the values are meant literally
+  hostile='ssh-rsa AAAA {{ lookup("pipe", "touch '"$BATS_TEST_TMPDIR"'/pwned") }} {% if true %}x{% endif %} $(touch '"$BATS_TEST_TMPDIR"'/pwned) `id` '"'"'q'"'"' "dq"'
+  sed -i '/^EW_TSA_PUBLIC_KEY=/d; /^EW_WORKER_TAG=/d' "$EW_ROOT/etc/external-worker/settings.env"
+  {
+    printf 'EW_TSA_PUBLIC_KEY=%q\n' "$hostile"
+    printf 'EW_WORKER_TAG=%q\n' '{{ 7 * 7 }}'
+  } >>"$EW_ROOT/etc/external-worker/settings.env"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  # The real Ansible, on the vars file the boot script wrote, renders the values into a file.
+  cat >"$BATS_TEST_TMPDIR/render.yml" <<'PLAY'
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        content: "{{ ew_tsa_public_key }}\n{{ ew_worker_tag }}\n"
+        mode: "0644"
+PLAY
+  run env PATH=/usr/local/bin:/usr/bin:/bin ANSIBLE_NOCOLOR=1 ansible-playbook -c local -i localhost, \
+    "$BATS_TEST_TMPDIR/render.yml" -e "@$BATS_TEST_TMPDIR/boot-vars.yml" -e "out=$BATS_TEST_TMPDIR/rendered"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(sed -n 1p "$BATS_TEST_TMPDIR/rendered")" = "$hostile" ]
+  [ "$(sed -n 2p "$BATS_TEST_TMPDIR/rendered")" = '{{ 7 * 7 }}' ]
+  [ ! -e "$BATS_TEST_TMPDIR/pwned" ]
 }

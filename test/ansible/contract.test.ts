@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../../functions/lib/concourse-version';
 import { synth } from '../support/stack';
 import { ANSIBLE_DIR, ROOT } from './tools';
 
@@ -25,7 +26,9 @@ function userDataText(): string {
 
 describe('worker contract', () => {
   const userData = userDataText();
-  const written = [...userData.matchAll(/(?:^|\\n|")(EW_[A-Z_]+)=/g)].map((m) => m[1]);
+  // The settings heredoc only: the bootstrap that follows it sets variables of its own.
+  const settingsBlock = userData.slice(0, userData.indexOf('\\nSETTINGS\\n'));
+  const written = [...settingsBlock.matchAll(/(?:^|\\n|")(EW_[A-Z_]+)=/g)].map((m) => m[1]);
 
   test('the user data writes the settings file the boot script reads', () => {
     expect(userData).toContain('/etc/external-worker/settings.env');
@@ -45,14 +48,26 @@ describe('worker contract', () => {
   test('the bootstrap runs the boot script the build play installs, and its build play', () => {
     const defaults = fs.readFileSync(path.join(ANSIBLE_DIR, 'roles/boot/defaults/main.yml'), 'utf8');
     const installed = /^boot_script: (.+)$/m.exec(defaults)?.[1];
-    expect(bootstrap).toContain(`BOOT_SCRIPT=${installed}`);
-    expect(bootstrap).toContain('/opt/external-worker/ansible/build.yml -e "concourse_version=');
+    expect(bootstrap).toContain(`BOOT_SCRIPT="$EW_ROOT${installed}"`);
+    expect(bootstrap).toContain('PLAYBOOK_DIR="$EW_ROOT/opt/external-worker/ansible"');
+    expect(bootstrap).toContain('"$PLAYBOOK_DIR/build.yml" -e "concourse_version=');
     expect(fs.existsSync(path.join(ANSIBLE_DIR, 'build.yml'))).toBe(true);
   });
 
   test('both write the same boot status file', () => {
-    expect(bootstrap).toContain('STATUS_DIR=/var/lib/external-worker');
+    expect(bootstrap).toContain('STATUS_DIR="$EW_ROOT/var/lib/external-worker"');
     expect(bootstrap).toContain('"$STATUS_DIR/boot-status.json"');
     expect(bootScript).toContain('$EW_ROOT/var/lib/external-worker/boot-status.json');
+  });
+
+  test('the role checks the Concourse version with the stack’s one pattern', () => {
+    const defaults = fs.readFileSync(
+      path.join(ANSIBLE_DIR, 'roles/concourse_worker/defaults/main.yml'),
+      'utf8',
+    );
+    const rolePattern = /^concourse_version_pattern: '(.+)'$/m.exec(defaults)?.[1];
+    expect(rolePattern).toBe(CONCOURSE_VERSION_PATTERN_SOURCE);
+    const tasks = fs.readFileSync(path.join(ANSIBLE_DIR, 'roles/concourse_worker/tasks/main.yml'), 'utf8');
+    expect(tasks).toContain('concourse_version is match(concourse_version_pattern)');
   });
 });

@@ -156,3 +156,75 @@ describe('configuration', () => {
     expect(result.stderr).toContain('capacity: expected spot or ondemand, given "reserved"');
   });
 });
+
+describe('configuration errors that explain', () => {
+  const lines = (context: Record<string, unknown>) => problems(context).join('\n');
+
+  test('a Spot price with on-demand capacity is an error, not ignored', () => {
+    expect(lines({ capacity: 'ondemand', spotMaxPrice: '0.5' })).toContain(
+      'spotMaxPrice: expected nothing with capacity=ondemand',
+    );
+    expect(parseConfig({ capacity: 'ondemand' }).capacity).toBe('ondemand');
+  });
+
+  test('DNS servers are IPv4 addresses, one or a list', () => {
+    expect(parseConfig({ workerDnsServer: '10.0.0.2' }).workerDnsServer).toEqual(['10.0.0.2']);
+    expect(parseConfig({ workerDnsServer: '10.0.0.2, 10.0.0.3' }).workerDnsServer).toEqual([
+      '10.0.0.2',
+      '10.0.0.3',
+    ]);
+    expect(parseConfig({ workerDnsServer: ['1.1.1.1'] }).workerDnsServer).toEqual(['1.1.1.1']);
+    expect(lines({ workerDnsServer: '10.0.0.256' })).toContain('workerDnsServer: expected');
+    expect(lines({ workerDnsServer: '10.0.0' })).toContain('workerDnsServer: expected');
+    expect(lines({ workerDnsServer: [] })).toContain('workerDnsServer: expected a non-empty list');
+  });
+
+  test('too many instance types names the limit', () => {
+    const types = Array.from({ length: 41 }, (_, i) => `c${i + 5}.large`);
+    expect(lines({ instanceType: types })).toContain(
+      'instanceType: expected at most 40 instance types (the limit of an Auto Scaling group)',
+    );
+    expect(parseConfig({ instanceType: types.slice(0, 40) }).instanceType).toHaveLength(40);
+  });
+
+  test.each(['keeprunning', 'external-worker:stack', 'external-worker:kept', 'Name', 'project'])(
+    'extraTags cannot set the reserved key %s',
+    (key) => {
+      expect(lines({ extraTags: { [key]: 'x' } })).toContain(`extraTags: expected no reserved tag key`);
+    },
+  );
+
+  test('the scheduler over plain http only behind schedulerAllowHttp', () => {
+    expect(lines({ schedulerApiAddress: 'http://scheduler.internal' })).toContain(
+      'schedulerApiAddress: expected an https URL (http only with schedulerAllowHttp=true)',
+    );
+    expect(
+      parseConfig({ schedulerApiAddress: 'http://scheduler.internal:8080', schedulerAllowHttp: 'true' })
+        .schedulerApiAddress,
+    ).toBe('http://scheduler.internal:8080');
+    expect(lines({ schedulerApiAddress: 'https://user@scheduler.example.com' })).toContain(
+      'schedulerApiAddress: expected an https URL',
+    );
+    expect(lines({ schedulerApiAddress: 'https://scheduler.example.com/?x=1' })).toContain(
+      'schedulerApiAddress: expected',
+    );
+    expect(lines({ schedulerApiAddress: 'ftp://scheduler.example.com' })).toContain(
+      'schedulerApiAddress: expected',
+    );
+  });
+
+  test('the TSA key is an OpenSSH public key whose blob is of the type it names', () => {
+    expect(parseConfig({}).tsaPublicKey).toMatch(/^ssh-rsa AAAA/);
+    const ed25519 = 'AAAAC3NzaC1lZDI1NTE5AAAAIBx3pq/LR5K/9QfCnOmpFEf2gnY+YrjH1rVZ71xTzcdx';
+    expect(parseConfig({ tsaPublicKey: `ssh-ed25519 ${ed25519} tsa@host` }).tsaPublicKey).toContain(ed25519);
+    expect(lines({ tsaPublicKey: `ssh-rsa ${ed25519}` })).toContain('tsaPublicKey: expected an OpenSSH');
+    expect(lines({ tsaPublicKey: 'ssh-rsa AAAAnotbase64!' })).toContain('tsaPublicKey: expected');
+  });
+
+  test('Concourse versions are release versions, as everywhere else', () => {
+    expect(parseConfig({ workerVersion: '7.11.2' }).workerVersion).toBe('7.11.2');
+    expect(lines({ workerVersion: '7.11.2-rc.1' })).toContain(
+      'workerVersion: expected a Concourse release version MAJOR.MINOR.PATCH',
+    );
+  });
+});

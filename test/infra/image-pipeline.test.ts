@@ -5,6 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../../functions/lib/concourse-version';
 import { parseConfig } from '../../infra/config';
 import { BUILD_INSTANCE_TYPE, WorkerImagePipeline } from '../../infra/image-pipeline';
 import { featureFlags, synth } from '../support/stack';
@@ -52,6 +53,18 @@ describe('the worker image pipeline', () => {
     });
   });
 
+  test('the build is given the stack’s version grammar', () => {
+    template.hasResourceProperties('AWS::ImageBuilder::ImageRecipe', {
+      Components: [
+        {
+          Parameters: Match.arrayWith([
+            { Name: 'VersionPattern', Value: [CONCOURSE_VERSION_PATTERN_SOURCE] },
+          ]),
+        },
+      ],
+    });
+  });
+
   test('a pinned version is given to the build', () => {
     const pinned = synth({ workerVersion: '7.11.2' }).template;
     pinned.hasResourceProperties('AWS::ImageBuilder::ImageRecipe', {
@@ -79,10 +92,16 @@ describe('the worker image pipeline', () => {
 
     const build = script('build');
     expect(build).toMatch(/action: S3Download\n\s+inputs:\n\s+- source: ["']\{\{ PlaybookS3Uri \}\}["']/);
-    expect(build).toContain('ansible-core=={{ AnsibleVersion }}');
+    expect(build).toContain('{{ AnsibleVersion }}');
+    expect(build).toContain('ansible-core==${ansible_version}');
     expect(build).toContain('aws ssm get-parameter');
     expect(build).toContain('{{ BuildVersionParameter }}');
-    expect(build).toContain('{{ SchedulerApiAddress }}/api/v1/info');
+    expect(build).toContain('{{ SchedulerApiAddress }}');
+    expect(build).toContain('"$address/api/v1/info"');
+    // Every parameter pasted into a command sits alone on a heredoc line, never inside code.
+    for (const line of build.split('\n').filter((l) => /\{\{ \w+ \}\}/.test(l))) {
+      expect(line.trim()).toMatch(/^(\{\{ \w+ \}\}|- source: "\{\{ PlaybookS3Uri \}\}")$/);
+    }
     expect(build).toMatch(/ansible-playbook -c local .*-i localhost, build.yml -e .*concourse_version=/s);
 
     for (const checks of [script('validate'), script('test')]) {

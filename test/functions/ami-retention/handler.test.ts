@@ -3,6 +3,8 @@ import {
   CreateLaunchTemplateCommand,
   CreateLaunchTemplateVersionCommand,
   CreateTagsCommand,
+  DeregisterImageCommand,
+  DescribeImagesCommand,
   EC2Client,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
@@ -58,7 +60,35 @@ describe('ami-retention handler', () => {
     });
   });
 
-  test('the daily run (any other keys) and the dry run report kept and deleted AMIs', async () => {
+  test.each([
+    [{ dryrun: true }, 'unknown key "dryrun"'],
+    [{ dryRun: true, protect: ['ami-1'] }, 'unknown key "protect"'],
+    [{ source: 'manual' }, 'source'],
+    [{ dryRun: 'yes' }, 'dryRun'],
+  ])(
+    '%j is refused, naming the key and the expected form, before anything is read or deleted',
+    async (input, key) => {
+      const ec2 = new EC2Client({});
+      const { ImageId } = await ec2.send(
+        new RegisterImageCommand({ Name: `typo-${key}`, RootDeviceName: '/dev/xvda' }),
+      );
+      await ec2.send(
+        new CreateTagsCommand({
+          Resources: [ImageId as string],
+          Tags: [{ Key: 'external-worker:stack', Value: 'ew-handler' }],
+        }),
+      );
+      const error = await handler(input, context).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'InvalidInputError' });
+      expect(String((error as Error).message)).toContain(key);
+      expect(String((error as Error).message)).toContain('expected {"dryRun"?: true|false');
+      const { Images } = await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId as string] }));
+      expect(Images).toHaveLength(1);
+      await ec2.send(new DeregisterImageCommand({ ImageId: ImageId as string }));
+    },
+  );
+
+  test('the daily run and the dry run report kept and deleted AMIs', async () => {
     const ec2 = new EC2Client({});
     const ids: string[] = [];
     for (const name of ['a', 'b']) {

@@ -137,6 +137,19 @@ describe('current-ami custom resource', () => {
     expect(String(responses[0]?.Reason)).toContain('/missing');
   });
 
+  test('a property the stack does not give is answered FAILED, naming it', async () => {
+    const props = {
+      CurrentAmiParameter: CURRENT,
+      StockAmiParameter: STOCK,
+      Fingerprint: 'f',
+      AmiId: 'ami-1',
+    };
+    await expect(
+      (await handler())(request('Create', { ResourceProperties: props }), context),
+    ).rejects.toThrow(/ResourceProperties: unknown key "AmiId"/);
+    expect(responses[0]).toMatchObject({ Status: 'FAILED' });
+  });
+
   test('a malformed request is answered FAILED and rejected with what is wrong', async () => {
     await expect((await handler())(request('Create', { ResourceProperties: {} }), context)).rejects.toThrow(
       /invalid custom resource event: ResourceProperties.CurrentAmiParameter/,

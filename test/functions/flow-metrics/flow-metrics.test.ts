@@ -90,6 +90,14 @@ describe('flow metrics', () => {
     );
   });
 
+  test('an envelope key EventBridge does not send is refused', async () => {
+    const { handler } = await import('../../../functions/flow-metrics/handler');
+    const event = { ...ended(LAUNCH, 'SUCCEEDED', { outcome: 'ok' }), extra: 1 };
+    await expect(handler(event, context)).rejects.toThrow(
+      /invalid execution status change: \(root\): unknown key "extra"/,
+    );
+  });
+
   test('metric names cover every outcome and end status', () => {
     expect(flowMetricNames('Launch')).toEqual([
       'LaunchHealthy',

@@ -24,5 +24,8 @@ describe('lifecycle deadline', () => {
     await expect(handler({ from: '2026-01-10T08:00:00Z', seconds: -1 }, context)).rejects.toMatchObject({
       name: 'InvalidInputError',
     });
+    await expect(handler({ from: '2026-01-10T08:00:00Z', seconds: 900, secs: 1 }, context)).rejects.toThrow(
+      'invalid deadline input: (root): unknown key "secs"; expected {"from": "<ISO 8601 date-time>", "seconds": <positive integer>}',
+    );
   });
 });

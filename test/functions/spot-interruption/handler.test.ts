@@ -55,6 +55,16 @@ describe('spot-interruption handler', () => {
       await expect(handler({ source: 'aws.ec2' }, context)).rejects.toMatchObject({
         name: 'InvalidInputError',
       });
+      const calls = autoscaling.commandCalls(sdk.DescribeAutoScalingInstancesCommand).length;
+      for (const event of [
+        { ...events.spotInterruption, extra: true },
+        { ...events.spotInterruption, detail: { ...events.spotInterruption.detail, 'instance-ids': [] } },
+      ]) {
+        await expect(handler(event, context)).rejects.toThrow(
+          /invalid EC2 event: .*unknown key.*; expected an EventBridge event of source aws.ec2/,
+        );
+      }
+      expect(autoscaling.commandCalls(sdk.DescribeAutoScalingInstancesCommand)).toHaveLength(calls);
     } finally {
       autoscaling.restore();
     }

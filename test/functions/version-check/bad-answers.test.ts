@@ -43,6 +43,21 @@ const cases: Array<[string, Answer, string]> = [
   ['JSON without a version', { kind: 'json', body: { worker_version: '2.5' } }, 'NoVersion'],
   ['JSON that is not an object', { kind: 'json', body: [1, 2] }, 'NoVersion'],
   ['a malformed version', { kind: 'json', body: { version: '7.11.2; rm -rf /' } }, 'MalformedVersion'],
+  // The version goes on to the image build and the first boot: one grammar, MAJOR.MINOR.PATCH.
+  ...[
+    '7.11.2-rc.1',
+    "7.11.2'$(id)'",
+    '`id`',
+    "{{ lookup('pipe', 'id') }}",
+    '{% raw %}7.11.2',
+    '7.11.2\n$(id)',
+    '7.11.2\u0000',
+    ' 7.11.2',
+  ].map((version): [string, Answer, string] => [
+    `the version ${JSON.stringify(version)}`,
+    { kind: 'json', body: { version } },
+    'MalformedVersion',
+  ]),
   ['a version that is not a string', { kind: 'json', body: { version: 7.11 } }, 'MalformedVersion'],
   ['an empty version', { kind: 'json', body: { version: '' } }, 'MalformedVersion'],
   ['a redirect loop', { kind: 'redirect-loop' }, 'RedirectLoop'],

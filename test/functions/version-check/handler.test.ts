@@ -44,6 +44,24 @@ describe('version-check handler', () => {
     await moto.stop();
   });
 
+  test("an input other than the schedule's is refused before anything is asked", async () => {
+    let imagebuilder: AwsClientStub<ImagebuilderClient> | undefined;
+    const loaded = coldStart({ ...VALID_ENV, SCHEDULER_API_ADDRESS: server.address }, () => {
+      const sdk: typeof import('@aws-sdk/client-imagebuilder') = require('@aws-sdk/client-imagebuilder');
+      imagebuilder = mockClient(sdk.ImagebuilderClient);
+    });
+    const { handler } = loaded as { handler: (event: unknown, context: Context) => Promise<unknown> };
+    try {
+      const context = { functionName: 'version-check', awsRequestId: 'r-0' } as Context;
+      await expect(handler({ source: 'version-check-schedule', force: true }, context)).rejects.toThrow(
+        /invalid version check input: \(root\): unknown key "force"; expected \{"source": "version-check-schedule"\} or \{\}/,
+      );
+      expect(imagebuilder?.calls()).toHaveLength(0);
+    } finally {
+      imagebuilder?.restore();
+    }
+  });
+
   test('an invocation by the schedule checks the version with the configured resources', async () => {
     let imagebuilder: AwsClientStub<ImagebuilderClient> | undefined;
     try {
