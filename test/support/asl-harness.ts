@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { recordLambdaInvoke, registerExecution } from './iam/recorder';
 import { performSdkTask, type SdkCall } from './sdk-adapter';
 
 /**
@@ -104,6 +105,7 @@ function lambdaTask(
   state: State,
   lambdas: Record<string, LambdaHandler>,
   calls: Execution['lambdaCalls'],
+  sdkCalls: SdkCall[],
 ): (input: unknown) => Promise<unknown> {
   const integration = state.Resource === 'arn:aws:states:::lambda:invoke';
   return async (input) => {
@@ -114,6 +116,7 @@ function lambdaTask(
     const handler = lambdas[functionArn];
     if (!handler) throw new Error(`no local handler for the function ${functionArn}`);
     calls.push({ functionArn, payload });
+    recordLambdaInvoke(sdkCalls, functionArn);
     // A Lambda error reaches Step Functions under the error's name, as Retry and Catch see it.
     const result = await handler(structuredClone(payload), LAMBDA_CONTEXT);
     const output = result === undefined ? null : JSON.parse(JSON.stringify(result));
@@ -126,6 +129,8 @@ export async function runStateMachine(name: string, input: unknown, options: Run
   const definition = JSON.parse(text) as Definition;
   const sdkCalls: SdkCall[] = [];
   const lambdaCalls: Execution['lambdaCalls'] = [];
+  // Every AWS call of the run is checked against this state machine's synthesized role.
+  registerExecution(sdkCalls, name, options.substitutions);
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -141,7 +146,7 @@ export async function runStateMachine(name: string, input: unknown, options: Run
     else if (resource.startsWith('arn:aws:states:::aws-sdk:'))
       run = (i) => performSdkTask(resource, i, sdkCalls);
     else if (resource.startsWith('arn:aws:lambda:') || resource === 'arn:aws:states:::lambda:invoke') {
-      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls);
+      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls, sdkCalls);
     } else throw new Error(`state ${stateName}: no local way to run ${resource}`);
     taskResourceLocalHandlers[stateName] = async (taskInput) => (await run(taskInput)) as Json;
   }

@@ -7,6 +7,7 @@ import * as scheduler from '@aws-sdk/client-scheduler';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
+import { recordSdkCall } from './iam/recorder';
 
 /**
  * Performs an `arn:aws:states:::aws-sdk:<service>:<action>` Task the way Step Functions does: the
@@ -123,6 +124,7 @@ export async function performSdkTask(
   if (!CommandClass) throw new Error(`${service} has no action ${action}`);
   const input = spec.camelCase ? renameKeys(parameters ?? {}, camel) : (parameters ?? {});
   calls.push({ service, action, parameters });
+  await recordSdkCall(calls, service, action, parameters);
   try {
     const result = await client.send(new (CommandClass as unknown as new (input: unknown) => object)(input));
     const output = asStateOutput(result);
