@@ -117,12 +117,17 @@ export function recordLambdaInvoke(calls: object, functionArn: string) {
 }
 
 export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): Promise<Verdict[]> {
-  const template = synthesizedTemplate();
-  const stateMachines = Object.values(template.Resources).filter(
-    (r) => r.Type === 'AWS::StepFunctions::StateMachine',
-  );
   const verdicts: Verdict[] = [];
   for (const { run, call } of entries) {
+    // The stack the run's world stands for: `<project>-<env>` when the run names it.
+    const stackName = run.substitutions.StackName;
+    const split = stackName?.lastIndexOf('-') ?? -1;
+    const context =
+      stackName && split > 0 ? { project: stackName.slice(0, split), env: stackName.slice(split + 1) } : {};
+    const template = synthesizedTemplate(context);
+    const stateMachines = Object.values(template.Resources).filter(
+      (r) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
     // The template's expression behind each placeholder is what the run gave it.
     const bindings = new Map<string, string>();
     for (const machine of stateMachines) {
