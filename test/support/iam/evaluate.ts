@@ -27,6 +27,7 @@ export async function evaluateRequest(
       identityPolicies: principal.policies.map(({ name, document }) => ({ name, policy: document })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
+      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
       request: {
         action: request.action,
         principal: principal.arn,

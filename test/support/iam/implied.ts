@@ -46,8 +46,17 @@ export function impliedRequests(template: CfnTemplate, bindings: Map<string, str
           props.KmsMasterKeyId
         ) {
           const key = String(resolve(props.KmsMasterKeyId));
+          // KMS evaluates the key policy as well: identity policies count only where it lets them.
+          // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
+          const keyId = (props.KmsMasterKeyId as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
+          const keyPolicy = keyId ? resolve(template.Resources[keyId]?.Properties?.KeyPolicy ?? null) : null;
           for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
-            requests.push({ action, resource: key, context: {} });
+            requests.push({
+              action,
+              resource: key,
+              context: {},
+              ...(keyPolicy ? { resourcePolicy: keyPolicy } : {}),
+            });
           }
         }
       }

@@ -21,6 +21,8 @@ export interface IamRequest {
   action: string;
   resource: string;
   context: Record<string, string | string[]>;
+  /** The resource's own policy, where AWS evaluates one too (a KMS key policy). */
+  resourcePolicy?: unknown;
 }
 
 export class UnformableRequest extends Error {
