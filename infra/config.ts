@@ -165,6 +165,8 @@ const concourseChecksums = fromString(
         'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
     },
   ),
+);
+
 /** An OpenSSH public key line whose key blob is well-formed and of the type the line names. */
 function isOpenSshPublicKey(line: string): boolean {
   const match = SSH_PUBLIC_KEY.exec(line);

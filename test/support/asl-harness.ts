@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { recordLambdaInvoke, registerExecution } from './iam/recorder';
 import { type FaultInjector, performSdkTask, SDK_RESOURCE, type SdkCall } from './sdk-adapter';
 
 /**
@@ -113,6 +114,7 @@ function lambdaTask(
   lambdas: Record<string, LambdaHandler>,
   calls: Execution['lambdaCalls'],
   injected: (payload: unknown) => Error | undefined,
+  sdkCalls: SdkCall[],
 ): (input: unknown) => Promise<unknown> {
   const integration = LAMBDA_INVOKE.test(String(state.Resource));
   return async (input) => {
@@ -123,6 +125,7 @@ function lambdaTask(
     const handler = lambdas[functionArn];
     if (!handler) throw new Error(`no local handler for the function ${functionArn}`);
     calls.push({ functionArn, payload });
+    recordLambdaInvoke(sdkCalls, functionArn);
     const fault = injected(payload);
     if (fault) throw fault;
     // A Lambda error reaches Step Functions under the error's name, as Retry and Catch see it.
@@ -168,6 +171,8 @@ export async function runStateMachine(name: string, input: unknown, options: Run
   const machineName = path.basename(name).replace(/\.asl\.json$/, '');
   const sdkCalls: SdkCall[] = [];
   const lambdaCalls: Execution['lambdaCalls'] = [];
+  // Every AWS call of the run is checked against this state machine's synthesized role.
+  registerExecution(sdkCalls, name, options.substitutions);
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
   const waitTimeOverrides: Record<string, number> = {};
   const retryIntervalOverrides: Record<string, number> = {};
@@ -191,7 +196,7 @@ export async function runStateMachine(name: string, input: unknown, options: Run
           action: 'invoke',
           parameters,
         });
-      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls, injected);
+      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls, injected, sdkCalls);
     } else throw new Error(`state ${stateName}: no local way to run ${resource}`);
     taskResourceLocalHandlers[stateName] = async (taskInput) => (await run(taskInput)) as Json;
   }

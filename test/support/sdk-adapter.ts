@@ -7,6 +7,7 @@ import * as scheduler from '@aws-sdk/client-scheduler';
 import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
+import { recordSdkCall } from './iam/recorder';
 
 /**
  * Performs an `arn:<partition>:states:::aws-sdk:<service>:<action>` Task the way Step Functions does: the
@@ -231,6 +232,7 @@ export async function performSdkTask(
   const input = spec.camelCase ? renameKeys(parameters ?? {}, camel) : (parameters ?? {});
   const call: SdkCall = { stateMachine: context.stateMachine, service, action, parameters };
   calls.push(call);
+  await recordSdkCall(calls, service, action, parameters);
   try {
     const injected = context.inject?.({ ...call, state: context.state });
     if (injected) throw injected;

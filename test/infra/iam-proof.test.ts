@@ -1,0 +1,148 @@
+import { parseConfig } from '../../infra/config';
+import { describeDenials, evaluateCall, evaluateRequest } from '../support/iam/evaluate';
+import { impliedRequests } from '../support/iam/implied';
+import { principal, principals } from '../support/iam/principals';
+import { type AwsCall, iamRequests } from '../support/iam/requests';
+import { type Environment, LOCAL } from '../support/iam/resolve';
+import { synthesizedTemplate } from '../support/iam/template';
+import { featureFlags } from '../support/stack';
+import { workerCalls } from './worker-calls';
+
+const PARTITIONS: Array<[string, Environment]> = [
+  ['aws', LOCAL],
+  ['aws-cn', { account: '123456789012', region: 'cn-north-1', partition: 'aws-cn' }],
+  ['aws-us-gov', { account: '123456789012', region: 'us-gov-west-1', partition: 'aws-us-gov' }],
+];
+
+describe.each(PARTITIONS)('the worker instance role, in %s', (_, env) => {
+  const context = env.region === LOCAL.region ? {} : { region: env.region };
+  const template = synthesizedTemplate(context);
+  const config = parseConfig({ ...featureFlags, ...context });
+  const worker = principal(principals(template, env), 'worker-instance');
+  const bucket = `cdk-hnb659fds-assets-${env.account}-${env.region}`;
+
+  test('allows every call the worker makes at boot, while serving and at retire', async () => {
+    const verdicts = [];
+    for (const call of workerCalls(config, bucket)) {
+      verdicts.push(...(await evaluateCall(worker, call, env, impliedRequests(template, new Map()))));
+    }
+    const logGroup = `arn:${env.partition}:logs:${env.region}:${env.account}:log-group:/external-worker/prod/workers`;
+    // Denied today, to be fixed in the instance role: DescribeLogGroups has no resource-level
+    // permissions (the role grants it on log-group:*), and DescribeLogStreams acts on the log group
+    // ARN without the `:*` of the role's ShipWorkerLogs resources. Listed so that the fix shows.
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+    expect(describeDenials(verdicts)).toEqual([
+      'worker-instance logs:DescribeLogGroups (serve: log shipping) → logs:DescribeLogGroups on * {}: ImplicitlyDenied',
+      `worker-instance logs:DescribeLogStreams (serve: log shipping) → logs:DescribeLogStreams on ${logGroup} {}: ImplicitlyDenied`,
+    ]);
+    expect(verdicts.length).toBeGreaterThanOrEqual(20);
+  });
+
+  test('reads no other parameter, and cannot touch the control plane', async () => {
+    const denied = [
+      { service: 'ec2', action: 'TerminateInstances', parameters: { InstanceIds: ['i-0123456789abcdef0'] } },
+      {
+        service: 'autoscaling',
+        action: 'CompleteLifecycleAction',
+        parameters: { AutoScalingGroupName: `${config.stackName}-workers` },
+      },
+      {
+        service: 'sns',
+        action: 'Publish',
+        parameters: { TopicArn: `arn:${env.partition}:sns:${env.region}:${env.account}:x` },
+      },
+    ];
+    for (const call of denied) {
+      const [verdict] = await evaluateCall(
+        worker,
+        { ...call, principal: 'worker-instance', flow: 'probe' },
+        env,
+        () => [],
+      );
+      expect([call.action, verdict?.result]).toEqual([call.action, 'ImplicitlyDenied']);
+    }
+  });
+});
+
+describe('the evaluation is as strict as AWS', () => {
+  const template = synthesizedTemplate();
+  const all = principals(template, LOCAL);
+  const retention = principal(all, 'function:ami-retention');
+  const call = (
+    service: string,
+    action: string,
+    parameters: Record<string, unknown>,
+    tags = {},
+  ): AwsCall => ({
+    principal: 'function:ami-retention',
+    service,
+    action,
+    parameters,
+    resourceTags: tags,
+    flow: 'probe',
+  });
+
+  test('snapshot ARNs carry no account: a grant written with one allows nothing', async () => {
+    const [request] = await iamRequests(
+      call('ec2', 'DeleteSnapshot', { SnapshotId: 'snap-0123456789abcdef0' }),
+      LOCAL,
+    );
+    expect(request?.resource).toBe('arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0');
+    expect(await evaluateRequest(retention, request as never, LOCAL)).toBe('Allowed');
+    const withAccount = {
+      ...retention,
+      policies: [
+        {
+          name: 'with-account',
+          document: {
+            Version: '2012-10-17',
+            Statement: [
+              {
+                Effect: 'Allow' as const,
+                Action: 'ec2:DeleteSnapshot',
+                Resource: 'arn:aws:ec2:eu-west-1:123456789012:snapshot/*',
+              },
+            ],
+          },
+        },
+      ],
+    };
+    expect(await evaluateRequest(withAccount, request as never, LOCAL)).toBe('ImplicitlyDenied');
+  });
+
+  test("tag conditions hold on the resource's real tags only", async () => {
+    const image = { ImageId: 'ami-0123456789abcdef0' };
+    const own = call('ec2', 'DeregisterImage', image, {
+      'ami-0123456789abcdef0': { 'external-worker:stack': 'external-worker-prod' },
+    });
+    const other = call('ec2', 'DeregisterImage', image, {
+      'ami-0123456789abcdef0': { 'external-worker:stack': 'someone-else' },
+    });
+    const untagged = call('ec2', 'DeregisterImage', image);
+    const results = async (c: AwsCall) =>
+      (await evaluateCall(retention, c, LOCAL, () => [])).map((v) => v.result);
+    expect(await results(own)).toEqual(['Allowed']);
+    expect(await results(other)).toEqual(['ImplicitlyDenied']);
+    expect(await results(untagged)).toEqual(['ImplicitlyDenied']);
+  });
+
+  test('a call whose resource ARN cannot be formed fails, it is never allowed', async () => {
+    const verdicts = await evaluateCall(retention, call('ec2', 'DeleteSnapshot', {}), LOCAL, () => []);
+    expect(verdicts).toHaveLength(1);
+    expect(verdicts[0]?.result).toMatch(/cannot form the snapshot ARN/);
+    expect(describeDenials(verdicts)).toHaveLength(1);
+  });
+
+  test('publishing to the encrypted topic needs its key too', async () => {
+    const topicArn = 'arn:aws:sns:eu-west-1:123456789012:external-worker-prod-notifications';
+    const publish: AwsCall = {
+      principal: 'x',
+      service: 'sns',
+      action: 'Publish',
+      parameters: { TopicArn: topicArn },
+      flow: 'probe',
+    };
+    const implied = impliedRequests(template, new Map())(publish, LOCAL).map((r) => r.action);
+    expect(implied.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+});
