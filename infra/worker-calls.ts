@@ -89,7 +89,7 @@ export function workerCalls(w: WorkerWorld): WorkerCall[] {
     {
       caller: 'fluentd: does the log group exist',
       action: 'logs:DescribeLogGroups',
-      resource: `arn:${w.partition}:logs:${w.region}:${w.account}:log-group:*`,
+      resource: ANY,
     },
     ...(['logs:DescribeLogStreams', 'logs:CreateLogStream', 'logs:PutLogEvents'] as const).map((action) => ({
       caller: 'fluentd: one stream per instance and file',

@@ -46,11 +46,13 @@ export function createWorkerRole(scope: Construct, config: WorkerConfig, playboo
       actions: ['s3:GetObject'],
       resources: [playbook.bucket.arnForObjects(playbook.s3ObjectKey)],
     }),
-    // Fluentd's CloudWatch plugin looks its group up before the first write.
+    // Fluentd's CloudWatch plugin looks its group up before the first write. DescribeLogGroups has
+    // no resource types in the Service Authorization Reference, so only `*` grants it:
+    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
     new iam.PolicyStatement({
       sid: 'FindWorkerLogGroup',
       actions: [describeGroups],
-      resources: [logGroupArn('*')],
+      resources: ['*'],
     }),
     new iam.PolicyStatement({
       sid: 'ShipWorkerLogs',
@@ -81,11 +83,7 @@ export function createWorkerRole(scope: Construct, config: WorkerConfig, playboo
   const acknowledgements: Array<[string, string]> = [
     [
       'Resource::*',
-      'ssmmessages, ec2messages and ecr:GetAuthorizationToken have no resource-level permissions; the SSM agent acts for its own instance only.',
-    ],
-    [
-      `Resource::arn:${partition}:logs:${config.region}:<AWS::AccountId>:log-group:*`,
-      'DescribeLogGroups takes only the log-group ARN pattern of the account; it reads names, no log data.',
+      'ssmmessages, ec2messages, logs:DescribeLogGroups and ecr:GetAuthorizationToken have no resource-level permissions; the SSM agent acts for its own instance only, and DescribeLogGroups reads names, no log data.',
     ],
     [
       `Resource::arn:${partition}:logs:${config.region}:<AWS::AccountId>:log-group:${logGroupName}:log-stream:*`,

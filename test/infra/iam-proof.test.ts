@@ -6,7 +6,14 @@ import { type AwsCall, iamRequests } from '../support/iam/requests';
 import { type Environment, LOCAL } from '../support/iam/resolve';
 import { synthesizedTemplate } from '../support/iam/template';
 import { featureFlags } from '../support/stack';
-import { workerCalls } from './worker-calls';
+import { ecrPulls, workerCalls } from './worker-calls';
+
+/** The playbook asset's object key, as the user data names it (`<sha256>.zip`). */
+function playbookKey(template: unknown): string {
+  const key = /\/([0-9a-f]{64}\.zip)/.exec(JSON.stringify(template))?.[1];
+  if (!key) throw new Error('the template names no playbook asset object');
+  return key;
+}
 
 const PARTITIONS: Array<[string, Environment]> = [
   ['aws', LOCAL],
@@ -23,19 +30,30 @@ describe.each(PARTITIONS)('the worker instance role, in %s', (_, env) => {
 
   test('allows every call the worker makes at boot, while serving and at retire', async () => {
     const verdicts = [];
-    for (const call of workerCalls(config, bucket)) {
+    for (const call of workerCalls(config, bucket, playbookKey(template))) {
       verdicts.push(...(await evaluateCall(worker, call, env, impliedRequests(template, new Map()))));
     }
-    const logGroup = `arn:${env.partition}:logs:${env.region}:${env.account}:log-group:/external-worker/prod/workers`;
-    // Denied today, to be fixed in the instance role: DescribeLogGroups has no resource-level
-    // permissions (the role grants it on log-group:*), and DescribeLogStreams acts on the log group
-    // ARN without the `:*` of the role's ShipWorkerLogs resources. Listed so that the fix shows.
-    // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
-    expect(describeDenials(verdicts)).toEqual([
-      'worker-instance logs:DescribeLogGroups (serve: log shipping) → logs:DescribeLogGroups on * {}: ImplicitlyDenied',
-      `worker-instance logs:DescribeLogStreams (serve: log shipping) → logs:DescribeLogStreams on ${logGroup} {}: ImplicitlyDenied`,
-    ]);
+    expect(describeDenials(verdicts)).toEqual([]);
     expect(verdicts.length).toBeGreaterThanOrEqual(20);
+  });
+
+  test('builds cannot pull from ECR through the role unless buildsUseInstanceRole says so', async () => {
+    const probe = (
+      flow: string,
+      service: string,
+      action: string,
+      parameters: Record<string, unknown> = {},
+    ) => ({
+      principal: 'worker-instance',
+      service,
+      action,
+      parameters,
+      flow,
+    });
+    for (const call of ecrPulls(probe)) {
+      const [verdict] = await evaluateCall(worker, call, env, () => []);
+      expect([call.action, verdict?.result]).toEqual([call.action, 'ImplicitlyDenied']);
+    }
   });
 
   test('reads no other parameter, and cannot touch the control plane', async () => {
@@ -84,7 +102,12 @@ describe('the evaluation is as strict as AWS', () => {
 
   test('snapshot ARNs carry no account: a grant written with one allows nothing', async () => {
     const [request] = await iamRequests(
-      call('ec2', 'DeleteSnapshot', { SnapshotId: 'snap-0123456789abcdef0' }),
+      call(
+        'ec2',
+        'DeleteSnapshot',
+        { SnapshotId: 'snap-0123456789abcdef0' },
+        { 'snap-0123456789abcdef0': { 'external-worker:stack': 'external-worker-prod' } },
+      ),
       LOCAL,
     );
     expect(request?.resource).toBe('arn:aws:ec2:eu-west-1::snapshot/snap-0123456789abcdef0');

@@ -54,7 +54,7 @@ function usesOf(name: string, config: ReturnType<typeof parseConfig>): Uses | un
   if (name.startsWith('function:')) return functionUses(name.slice('function:'.length));
   if (name === 'worker-instance') {
     const uses: Uses = new Map();
-    for (const call of workerCalls(config, 'assets')) {
+    for (const call of workerCalls(config, 'assets', 'playbook.zip')) {
       const action = `${call.service}:${call.action}`;
       if (!uses.has(action)) uses.set(action, new Set());
       uses.get(action)?.add(call.flow);

@@ -8,7 +8,7 @@ const INSTANCE = 'i-0123456789abcdef0';
  * retires, as the boot script, Fluentd, the build steps and the SSM agent make them. Data, so that
  * the proof holds whatever role infra/worker-role.ts synthesizes.
  */
-export function workerCalls(config: WorkerConfig, playbookBucket: string): AwsCall[] {
+export function workerCalls(config: WorkerConfig, playbookBucket: string, playbookKey: string): AwsCall[] {
   const call = (flow: string, service: string, action: string, parameters: Record<string, unknown> = {}) => ({
     principal: 'worker-instance',
     service,
@@ -32,7 +32,7 @@ export function workerCalls(config: WorkerConfig, playbookBucket: string): AwsCa
     // First deploy on a stock image: the bootstrap downloads the playbook asset.
     call('boot: bootstrap on a stock image', 's3', 'GetObject', {
       BucketName: playbookBucket,
-      ObjectName: 'playbook.zip',
+      ObjectName: playbookKey,
     }),
     // The boot script reads the worker key once (SecureString). With the default aws/ssm key, the
     // key's own policy lets SSM decrypt for the account's principals: no kms permission is needed.
@@ -55,11 +55,21 @@ export function workerCalls(config: WorkerConfig, playbookBucket: string): AwsCa
       LogGroupName: logGroup,
       LogStreamName: `${INSTANCE}/worker.log`,
     }),
-    // Build steps pull their images from the account's ECR, as the original allowed.
+    // Build steps pull their images from the account's ECR, as the original allowed, when they may
+    // use the instance role at all.
+    ...(config.buildsUseInstanceRole ? ecrPulls(call) : []),
+    ...agent('retire: the retire signal and its answer through Run Command'),
+  ];
+}
+
+type Call = (flow: string, service: string, action: string, parameters?: Record<string, unknown>) => AwsCall;
+
+/** A build step's image pull from the account's ECR, through the instance role. */
+export function ecrPulls(call: Call): AwsCall[] {
+  return [
     call('serve: build images from ECR', 'ecr', 'GetAuthorizationToken'),
     call('serve: build images from ECR', 'ecr', 'BatchCheckLayerAvailability', { RepositoryName: 'builds' }),
     call('serve: build images from ECR', 'ecr', 'GetDownloadUrlForLayer', { RepositoryName: 'builds' }),
     call('serve: build images from ECR', 'ecr', 'BatchGetImage', { RepositoryName: 'builds' }),
-    ...agent('retire: the retire signal and its answer through Run Command'),
   ];
 }
