@@ -15,7 +15,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention } from '../../../functions/ami-retention/retention';
 import { type Moto, startMoto } from '../../support/moto';
-import { type Built, buildImage, remainingImages } from './moto-fleet';
+import { type Built, buildImage, remainingImages } from '../../support/moto-fleet';
 
 const STACK = 'ew-moto';
 const CURRENT = '/ew/moto/current-ami';
