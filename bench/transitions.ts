@@ -14,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as destroyWorld from '../test/statemachines/destroy-world';
 import * as rolloutWorld from '../test/statemachines/rollout-world';
 import { type LambdaHandler, runStateMachine } from '../test/support/asl-harness';
-import { createMotoGroup, type FakeInstance, fakeInstance } from '../test/support/lifecycle-fakes';
+import { type FakeInstance, fakeInstance } from '../test/support/lifecycle-fakes';
 import {
   installAgent,
   type LifecycleEventName,
@@ -24,6 +24,7 @@ import {
   steppingClock,
 } from '../test/support/lifecycle-run';
 import { startMoto } from '../test/support/moto';
+import { createGroup } from '../test/support/moto-fleet';
 import { resetSdkClients } from '../test/support/sdk-adapter';
 
 /**
@@ -66,7 +67,9 @@ function transitions(flow: string, run: Run): number {
 async function lifecycle(kind: LifecycleEventName, instance: FakeInstance): Promise<Run> {
   groups += 1;
   const groupName = `bench-${groups}`;
-  const [instanceId = ''] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'bench' });
+  const {
+    instanceIds: [instanceId = ''],
+  } = await createGroup({ groupName, desired: 1, tags: { 'external-worker:stack': 'bench' } });
   const world = lifecycleWorld();
   try {
     const hookName = kind === 'launch' ? 'bench-launch' : 'bench-terminate';

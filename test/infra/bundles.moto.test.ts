@@ -12,7 +12,7 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { bundleFunction } from '../../infra/bundling';
-import { type Built, buildImage } from '../functions/ami-retention/moto-fleet';
+import { type Built, buildImage } from '../support/moto-fleet';
 import { startSchedulerServer } from '../functions/version-check/scheduler-server';
 import { type ImageBuilderServer, startImageBuilderServer } from '../support/imagebuilder-server';
 import { type Moto, startMoto } from '../support/moto';

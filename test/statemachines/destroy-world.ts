@@ -1,11 +1,5 @@
 import {
-  AutoScalingClient,
-  CreateAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
-} from '@aws-sdk/client-auto-scaling';
-import {
   CreateImageCommand,
-  CreateLaunchTemplateCommand,
   CreateTagsCommand,
   DescribeImagesCommand,
   DescribeInstancesCommand,
@@ -19,6 +13,7 @@ import { CreateScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { aslStringList } from '../../infra/destroy';
+import { createGroup } from '../support/moto-fleet';
 
 /**
  * A stack `ew-test` in moto as the destroy workflow finds it: a group of two workers, a kept
@@ -112,28 +107,15 @@ export async function buildWorld(): Promise<World> {
     }),
   );
 
-  const autoscaling = new AutoScalingClient(region);
-  await ec2().send(
-    new CreateLaunchTemplateCommand({
-      LaunchTemplateName: `${STACK}-worker`,
-      LaunchTemplateData: { ImageId: base, InstanceType: 't3.micro' },
-    }),
-  );
-  await autoscaling.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: GROUP,
-      LaunchTemplate: { LaunchTemplateName: `${STACK}-worker`, Version: '$Latest' },
-      MinSize: 2,
-      MaxSize: 4,
-      DesiredCapacity: 2,
-      AvailabilityZones: ['eu-west-1a'],
-      Tags: [{ Key: 'external-worker:stack', Value: STACK, PropagateAtLaunch: true }],
-    }),
-  );
-  const group = await autoscaling.send(
-    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }),
-  );
-  const groupInstanceIds = (group.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId as string);
+  const { instanceIds: groupInstanceIds } = await createGroup({
+    groupName: GROUP,
+    templateName: `${STACK}-worker`,
+    imageId: base,
+    desired: 2,
+    min: 2,
+    max: 4,
+    tags: { 'external-worker:stack': STACK },
+  });
 
   const keptInstanceId = await runInstance(base, [
     stackTag(STACK),

@@ -15,7 +15,7 @@ import {
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { tasksNeverFaulted, withFaults } from '../support/asl-harness';
-import { createMotoGroup, type FakeInstance, fakeInstance, throttled } from '../support/lifecycle-fakes';
+import { type FakeInstance, fakeInstance, throttled } from '../support/lifecycle-fakes';
 import {
   failFirst,
   installAgent,
@@ -27,6 +27,7 @@ import {
   steppingClock,
 } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
+import { createGroup } from '../support/moto-fleet';
 import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 
 const EVENT_TIME = '2026-01-10T18:30:00.000Z';
@@ -48,7 +49,9 @@ afterEach(() => world?.restore());
 async function draining(instance: FakeInstance, kind: LifecycleEventName = 'terminate') {
   groupCount += 1;
   const groupName = `drain-${groupCount}`;
-  const [id] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'test' });
+  const {
+    instanceIds: [id],
+  } = await createGroup({ groupName, desired: 1, tags: { 'external-worker:stack': 'test' } });
   const instanceId = id as string;
   world = lifecycleWorld();
   const token = `token-${groupCount}`;

@@ -1,6 +1,5 @@
 import {
   AutoScalingClient,
-  CreateAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeInstanceRefreshesCommand,
   type DesiredConfiguration,
@@ -10,15 +9,11 @@ import {
   type StartInstanceRefreshCommandInput,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import {
-  CreateLaunchTemplateCommand,
-  CreateTagsCommand,
-  EC2Client,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { DeleteImageCommand, GetImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { createGroup } from '../support/moto-fleet';
 
 /**
  * The AWS side of a rollout test: moto for EC2 (AMIs, launch templates), the group, SSM and SNS;
@@ -65,36 +60,16 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
   const asg = new AutoScalingClient({});
   const oldAmi = await registerAmi(ec2, 'old');
   const newAmi = await registerAmi(ec2, 'new', IMAGE_ARN);
-  const { LaunchTemplate } = await ec2.send(
-    new CreateLaunchTemplateCommand({
-      LaunchTemplateName: `${STACK}-worker`,
-      LaunchTemplateData: { ImageId: oldAmi, InstanceType: 't3.micro' },
-      TagSpecifications: [
-        { ResourceType: 'launch-template', Tags: [{ Key: 'external-worker:stack', Value: STACK }] },
-      ],
-    }),
-  );
-  const launchTemplateId = LaunchTemplate?.LaunchTemplateId as string;
-  await asg.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: GROUP,
-      MinSize: 0,
-      MaxSize: 6,
-      DesiredCapacity: desired,
-      ...(options.mixed
-        ? {
-            MixedInstancesPolicy: {
-              LaunchTemplate: {
-                LaunchTemplateSpecification: { LaunchTemplateId: launchTemplateId, Version: '1' },
-                Overrides: [{ InstanceType: 't3.micro' }, { InstanceType: 't3a.micro' }],
-              },
-              InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 },
-            },
-          }
-        : { LaunchTemplate: { LaunchTemplateId: launchTemplateId, Version: '1' } }),
-      AvailabilityZones: ['eu-west-1a'],
-    }),
-  );
+  const { launchTemplateId } = await createGroup({
+    groupName: GROUP,
+    templateName: `${STACK}-worker`,
+    imageId: oldAmi,
+    instanceTypes: options.mixed ? ['t3.micro', 't3a.micro'] : ['t3.micro'],
+    templateTags: { 'external-worker:stack': STACK },
+    desired,
+    max: 6,
+    version: '1',
+  });
   const { TopicArn } = await new SNSClient({}).send(
     new CreateTopicCommand({ Name: `${STACK}-notifications` }),
   );

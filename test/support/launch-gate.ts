@@ -1,7 +1,6 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeTagsCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
-import { createMotoGroup } from './lifecycle-fakes';
 import {
   type LifecycleWorld,
   lifecycleEvent,
@@ -9,6 +8,7 @@ import {
   runLifecycle,
   steppingClock,
 } from './lifecycle-run';
+import { createGroup } from './moto-fleet';
 
 export const LAUNCH_EVENT_TIME = '2026-01-10T08:00:00.000Z';
 export const LAUNCH_HOOK = 'test-launch';
@@ -18,8 +18,12 @@ let groupCount = 0;
 export async function openLaunchGate(tags: Record<string, string> = {}) {
   groupCount += 1;
   const groupName = `launch-${groupCount}`;
-  const [id] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'test', ...tags });
-  const instanceId = id as string;
+  const group = await createGroup({
+    groupName,
+    desired: 1,
+    tags: { 'external-worker:stack': 'test', ...tags },
+  });
+  const instanceId = group.instanceIds[0] as string;
   const world = lifecycleWorld();
   const token = `token-${groupCount}`;
   world.actions.open({ groupName, hookName: LAUNCH_HOOK, instanceId, token });

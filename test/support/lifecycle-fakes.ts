@@ -1,13 +1,9 @@
 import {
-  AutoScalingClient,
   CompleteLifecycleActionCommand,
   type CompleteLifecycleActionCommandInput,
-  CreateAutoScalingGroupCommand,
-  DescribeAutoScalingGroupsCommand,
   RecordLifecycleActionHeartbeatCommand,
   type RecordLifecycleActionHeartbeatCommandInput,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand, CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetCommandInvocationCommand,
   type GetCommandInvocationCommandInput,
@@ -213,45 +209,4 @@ export class FakeRunCommand {
     stub.on(SendCommandCommand as never).callsFake(this.send);
     stub.on(GetCommandInvocationCommand as never).callsFake(this.get);
   }
-}
-
-/** A launch template and a group with `count` running instances in moto; returns the instance ids. */
-export async function createMotoGroup(
-  groupName: string,
-  count: number,
-  tags: Record<string, string> = {},
-): Promise<string[]> {
-  const ec2 = new EC2Client({});
-  const autoscaling = new AutoScalingClient({});
-  const template = await ec2.send(
-    new CreateLaunchTemplateCommand({
-      LaunchTemplateName: `${groupName}-lt`,
-      LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro' },
-    }),
-  );
-  await autoscaling.send(
-    new CreateAutoScalingGroupCommand({
-      AutoScalingGroupName: groupName,
-      LaunchTemplate: { LaunchTemplateId: template.LaunchTemplate?.LaunchTemplateId, Version: '$Latest' },
-      MinSize: 0,
-      MaxSize: count + 2,
-      DesiredCapacity: count,
-      AvailabilityZones: ['eu-west-1a'],
-      Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: true })),
-    }),
-  );
-  const groups = await autoscaling.send(
-    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
-  );
-  const ids = (groups.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId as string);
-  // moto does not propagate group tags to instances: tag them as EC2 would at launch.
-  if (ids.length && Object.keys(tags).length) {
-    await ec2.send(
-      new CreateTagsCommand({
-        Resources: ids,
-        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-      }),
-    );
-  }
-  return ids;
 }

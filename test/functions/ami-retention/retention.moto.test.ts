@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention } from '../../../functions/ami-retention/retention';
 import { deregisterWithSnapshots } from '../../support/deregister-with-snapshots';
 import { type Moto, startMoto } from '../../support/moto';
-import { type Built, buildImage, remainingImages } from './moto-fleet';
+import { type Built, buildImage, remainingImages } from '../../support/moto-fleet';
 
 const STACK = 'ew-moto';
 const CURRENT = '/ew/moto/current-ami';

@@ -19,7 +19,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention, type RetentionClients } from '../../../functions/ami-retention/retention';
 import { type Moto, startMoto } from '../../support/moto';
-import { type Built, buildImage, remainingImages, withVersionDeletes } from './moto-fleet';
+import { type Built, buildImage, remainingImages, withVersionDeletes } from '../../support/moto-fleet';
 
 let moto: Moto;
 let ec2: EC2Client;

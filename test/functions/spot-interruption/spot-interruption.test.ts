@@ -18,9 +18,10 @@ import {
   spotEvent,
 } from '../../../functions/spot-interruption/interruption';
 import events from '../../fixtures/events/lifecycle.json';
-import { createMotoGroup, throttled } from '../../support/lifecycle-fakes';
+import { throttled } from '../../support/lifecycle-fakes';
 import { type LifecycleWorld, lifecycleWorld } from '../../support/lifecycle-run';
 import { type Moto, startMoto } from '../../support/moto';
+import { createGroup } from '../../support/moto-fleet';
 
 const HOOK = 'spot-launch';
 
@@ -51,8 +52,12 @@ function event(name: 'spotInterruption' | 'rebalance', instanceId: string): Spot
 async function fleet() {
   groupCount += 1;
   const groupName = `spot-${groupCount}`;
-  const [ours] = await createMotoGroup(groupName, 1, { 'external-worker:stack': 'test' });
-  const [theirs] = await createMotoGroup(`other-${groupCount}`, 1);
+  const {
+    instanceIds: [ours],
+  } = await createGroup({ groupName, desired: 1, tags: { 'external-worker:stack': 'test' } });
+  const {
+    instanceIds: [theirs],
+  } = await createGroup({ groupName: `other-${groupCount}`, desired: 1 });
   world = lifecycleWorld();
   world.ssm.on(SendCommandCommand as never).resolves({ Command: { CommandId: 'c-1' } } as never);
   const clients = { autoscaling: new AutoScalingClient({}), ec2: new EC2Client({}), ssm: new SSMClient({}) };

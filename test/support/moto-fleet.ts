@@ -1,4 +1,11 @@
 import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  type _InstanceType,
+  CreateLaunchTemplateCommand,
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
@@ -6,9 +13,93 @@ import {
   DescribeImagesCommand,
   DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand,
-  type EC2Client,
+  EC2Client,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
+
+/**
+ * The fleet in moto that the integration tests and the benchmark start from: a launch template and
+ * its Auto Scaling group, AMIs as Image Builder leaves them, and the EC2 calls moto lacks.
+ */
+
+export interface GroupSpec {
+  groupName: string;
+  /** Default `<groupName>-lt`. */
+  templateName?: string;
+  /** Default a public AMI moto knows. */
+  imageId?: string;
+  /** Default t3.micro; more than one makes a mixed instances group of Spot instances. */
+  instanceTypes?: string[];
+  desired?: number;
+  min?: number;
+  /** Default two more than `desired`. */
+  max?: number;
+  /** The launch template version the group launches; default `$Latest`. */
+  version?: string;
+  /** Tags of the group, propagated at launch. */
+  tags?: Record<string, string>;
+  templateTags?: Record<string, string>;
+}
+
+export interface Group {
+  launchTemplateId: string;
+  /** The instances the group launched, tagged with its tags. */
+  instanceIds: string[];
+}
+
+const asTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+
+/** A launch template and a group on it, with its instances running. */
+export async function createGroup(spec: GroupSpec): Promise<Group> {
+  const ec2 = new EC2Client({});
+  const autoscaling = new AutoScalingClient({});
+  const { groupName, desired = 0, tags = {}, templateTags = {} } = spec;
+  const [instanceType = 't3.micro', ...otherTypes] = spec.instanceTypes ?? [];
+  const { LaunchTemplate } = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: spec.templateName ?? `${groupName}-lt`,
+      LaunchTemplateData: {
+        ImageId: spec.imageId ?? 'ami-12c6146b',
+        InstanceType: instanceType as _InstanceType,
+      },
+      ...(Object.keys(templateTags).length
+        ? { TagSpecifications: [{ ResourceType: 'launch-template', Tags: asTags(templateTags) }] }
+        : {}),
+    }),
+  );
+  const launchTemplateId = LaunchTemplate?.LaunchTemplateId as string;
+  const specification = { LaunchTemplateId: launchTemplateId, Version: spec.version ?? '$Latest' };
+  await autoscaling.send(
+    new CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: groupName,
+      MinSize: spec.min ?? 0,
+      MaxSize: spec.max ?? desired + 2,
+      DesiredCapacity: desired,
+      AvailabilityZones: ['eu-west-1a'],
+      ...(otherTypes.length
+        ? {
+            MixedInstancesPolicy: {
+              LaunchTemplate: {
+                LaunchTemplateSpecification: specification,
+                Overrides: [instanceType, ...otherTypes].map((InstanceType) => ({ InstanceType })),
+              },
+              InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0 },
+            },
+          }
+        : { LaunchTemplate: specification }),
+      Tags: asTags(tags).map((tag) => ({ ...tag, PropagateAtLaunch: true })),
+    }),
+  );
+  const groups = await autoscaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+  );
+  const instanceIds = (groups.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId as string);
+  // moto does not propagate group tags to instances: tag them as EC2 does at launch.
+  if (instanceIds.length && Object.keys(tags).length) {
+    await ec2.send(new CreateTagsCommand({ Resources: instanceIds, Tags: asTags(tags) }));
+  }
+  return { launchTemplateId, instanceIds };
+}
 
 export interface Built {
   id: string;
