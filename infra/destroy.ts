@@ -4,9 +4,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
-import { runtimeParameters, STACK_TAG } from './names';
+import { runtimeParameters, STACK_TAG, workerImageName } from './names';
 import type { Notifications } from './notifications';
 import { WorkerStateMachine } from './state-machine';
+import { ANY_RESOURCE, notificationScope, type Scopes } from './statemachines/iam';
 
 export interface DestroyWorkflowProps {
   config: WorkerConfig;
@@ -14,6 +15,8 @@ export interface DestroyWorkflowProps {
   notifications: Notifications;
   /** EventBridge Scheduler schedules (group `default`) that start work: disabled first. */
   scheduleNames: string[];
+  /** Their target roles, exactly: UpdateSchedule hands each back to Scheduler. */
+  scheduleRoleArns: string[];
   /** EventBridge rules (default bus) that start builds and rollouts: disabled first. */
   ruleNames: string[];
 }
@@ -74,14 +77,14 @@ export class DestroyWorkflow extends Construct {
         MaxDrainPolls: String(polls),
         TopicArn: notifications.topic.topicArn,
       },
+      scopes: this.scopes(props, parameters),
       timeout: Duration.seconds(polls * DRAIN_POLL_SECONDS).plus(Duration.hours(1)),
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
     // The record of a destroy outlives the stack it deleted; its events expire with the retention.
     this.workflow.logGroup.applyRemovalPolicy(RemovalPolicy.RETAIN);
 
-    this.grant(props, parameters);
-    notifications.topic.grantPublish(this.workflow.role);
+    this.acknowledge(props);
 
     new CfnOutput(Stack.of(this), 'DestroyStateMachineArn', {
       description: `Destroy the stack: aws stepfunctions start-execution --state-machine-arn <this> --input '{"confirm":"${config.stackName}"}'`,
@@ -89,89 +92,59 @@ export class DestroyWorkflow extends Construct {
     });
   }
 
-  private grant(props: DestroyWorkflowProps, parameters: string[]): void {
+  private scopes(props: DestroyWorkflowProps, parameters: string[]): Scopes {
     const { config, fleet } = props;
     const stack = Stack.of(this);
-    const role = this.workflow.role;
     const arn = (service: string, resource: string, account: string = Aws.ACCOUNT_ID) =>
       `arn:${Aws.PARTITION}:${service}:${Aws.REGION}:${account}:${resource}`;
     const taggedWithStack = { StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: config.stackName } };
-    const add = (
-      sid: string,
-      actions: string[],
-      resources: string[],
-      conditions?: Record<string, unknown>,
-    ) => {
-      if (resources.length)
-        role.addToPolicy(new iam.PolicyStatement({ sid, actions, resources, conditions }));
-    };
-
-    add(
-      'ReadAndDeleteThisStack',
-      ['cloudformation:DescribeStacks', 'cloudformation:DeleteStack'],
-      [arn('cloudformation', `stack/${config.stackName}/*`)],
-    );
-    add(
-      'DisableSchedules',
-      ['scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
-      props.scheduleNames.map((name) => arn('scheduler', `schedule/default/${name}`)),
-    );
-    if (props.scheduleNames.length) {
-      // UpdateSchedule hands the schedule's own target role back to Scheduler.
-      add(
-        'KeepScheduleTargetRoles',
-        ['iam:PassRole'],
-        [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${config.stackName}-*`],
-        {
-          StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
-        },
-      );
-    }
-    add(
-      'DisableRules',
-      ['events:DescribeRule', 'events:DisableRule'],
-      props.ruleNames.map((name) => arn('events', `rule/${name}`)),
-    );
-    add(
-      'EmptyThisGroup',
-      [
-        'autoscaling:CancelInstanceRefresh',
-        'autoscaling:SuspendProcesses',
-        'autoscaling:UpdateAutoScalingGroup',
-      ],
-      [arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`)],
-    );
-    add(
-      'FindWhatIsLeft',
-      [
-        'autoscaling:DescribeAutoScalingGroups',
-        'ec2:DescribeInstances',
-        'ec2:DescribeImages',
-        'ec2:DescribeSnapshots',
-        'ec2:DescribeTags',
-      ],
-      ['*'],
-    );
-    add('EndTaggedInstances', ['ec2:TerminateInstances'], [arn('ec2', 'instance/*')], taggedWithStack);
-    add('DeregisterTaggedImages', ['ec2:DeregisterImage'], [arn('ec2', 'image/*', '')], taggedWithStack);
-    add('DeleteTaggedSnapshots', ['ec2:DeleteSnapshot'], [arn('ec2', 'snapshot/*', '')], taggedWithStack);
-    add('TagImageSnapshotsWithStack', ['ec2:CreateTags'], [arn('ec2', 'snapshot/*', '')], {
-      StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: config.stackName },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': [STACK_TAG] },
+    const on = (resources: string[], conditions?: Record<string, unknown>) => ({
+      grants: [{ resources, conditions }],
     });
-    add(
-      'DeleteImageBuilderImages',
-      ['imagebuilder:DeleteImage'],
-      [arn('imagebuilder', `image/${config.stackName}*`)],
-    );
-    add(
-      'DeleteRuntimeParameters',
-      ['ssm:GetParameters', 'ssm:DeleteParameters'],
-      parameters.map((name) =>
-        stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) }),
+    return {
+      readAndDeleteThisStack: on([arn('cloudformation', `stack/${config.stackName}/*`)]),
+      disableSchedules: {
+        ...on(props.scheduleNames.map((name) => arn('scheduler', `schedule/default/${name}`))),
+        // UpdateSchedule hands the schedule's own target role back to Scheduler.
+        implied: (grantee) =>
+          grantee.grantPrincipal.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              sid: 'KeepScheduleTargetRoles',
+              actions: ['iam:PassRole'],
+              resources: props.scheduleRoleArns,
+              conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+            }),
+          ),
+      },
+      disableRules: on(props.ruleNames.map((name) => arn('events', `rule/${name}`))),
+      emptyThisGroup: on([arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`)]),
+      anyResource: ANY_RESOURCE,
+      endTaggedInstances: on([arn('ec2', 'instance/*')], taggedWithStack),
+      deregisterTaggedImages: on([arn('ec2', 'image/*', '')], taggedWithStack),
+      // Snapshots left tagged by an earlier run, and those of this stack's AMIs, which the run tags
+      // just before deregistering their AMI (so that a run failing half way leaves them findable).
+      deleteTaggedSnapshots: on([arn('ec2', 'snapshot/*', '')], taggedWithStack),
+      deleteSnapshotsOfThisStacksAmis: on([arn('ec2', 'snapshot/*', '')], taggedWithStack),
+      tagImageSnapshotsWithStack: on([arn('ec2', 'snapshot/*', '')], {
+        StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: config.stackName },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [STACK_TAG] },
+        // Never a snapshot another stack tagged as its own.
+        StringEqualsIfExists: { [`aws:ResourceTag/${STACK_TAG}`]: config.stackName },
+      }),
+      // The images of this stack's recipe, by its exact name: a delimiter after it.
+      deleteImageBuilderImages: on([arn('imagebuilder', `image/${workerImageName(config)}/*`)]),
+      deleteRuntimeParameters: on(
+        parameters.map((name) =>
+          stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name.slice(1) }),
+        ),
       ),
-    );
+      notificationTopic: notificationScope(props.notifications),
+    };
+  }
 
+  private acknowledge(props: DestroyWorkflowProps): void {
+    const { config, fleet } = props;
+    const role = this.workflow.role;
     const acknowledgements: Array<[string, string]> = [
       [
         'Resource::*',
@@ -198,12 +171,8 @@ export class DestroyWorkflow extends Construct {
         'Deletes only snapshots tagged with this stack; tags only with this stack tag (aws:RequestTag, aws:TagKeys conditions).',
       ],
       [
-        `Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/${config.stackName}*`,
-        'Image Builder images of the recipes of this stack, whose names start with the stack name.',
-      ],
-      [
-        `Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/${config.stackName}-*`,
-        'Roles of this stack only, passed to EventBridge Scheduler only, when a schedule is disabled.',
+        `Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/${workerImageName(config)}/*`,
+        "Every version and build of this stack's Image Builder image, named exactly.",
       ],
       [
         'Action::kms:GenerateDataKey*',

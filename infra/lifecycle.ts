@@ -13,6 +13,7 @@ import { STACK_TAG } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { WorkerStateMachine } from './state-machine';
+import { ANY_RESOURCE, notificationScope, type Scope, type Scopes } from './statemachines/iam';
 
 export interface LifecycleProps {
   config: WorkerConfig;
@@ -49,6 +50,23 @@ export class Lifecycle extends Construct {
       memorySize: 128,
     });
 
+    const groupArn = stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
+    });
+    const scopes: Scopes = {
+      lifecycleActions: { grants: [{ resources: [groupArn] }] },
+      runCommand: this.runCommandScope(),
+      anyResource: ANY_RESOURCE,
+      deadlineFunction: {
+        grants: [
+          { resources: [this.deadline.function.functionArn, `${this.deadline.function.functionArn}:*`] },
+        ],
+      },
+      notificationTopic: notificationScope(notifications),
+    };
     const common = {
       GroupName: fleet.groupName,
       DeadlineFunctionArn: this.deadline.function.functionArn,
@@ -61,6 +79,13 @@ export class Lifecycle extends Construct {
         LaunchHookName: fleet.launchHookName,
         BootTimeoutSeconds: String(config.bootTimeout),
       },
+      scopes: {
+        ...scopes,
+        tagThisStacksInstances: this.tagInstancesScope([
+          'external-worker:kept',
+          'external-worker:kept-since',
+        ]),
+      },
       // The action's own time plus room for the last poll and the decision; the hook outlives it.
       timeout: Duration.seconds(config.bootTimeout + 900),
       logRetention,
@@ -72,45 +97,10 @@ export class Lifecycle extends Construct {
         TerminateHookName: fleet.terminateHookName,
         DrainTimeoutSeconds: String(config.drainTimeout),
       },
+      scopes,
       timeout: Duration.seconds(config.drainTimeout + 900),
       logRetention,
     });
-
-    const groupArn = stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
-    });
-    const machines: Array<[WorkerStateMachine, string[]]> = [
-      [this.launch, ['autoscaling:RecordLifecycleActionHeartbeat', 'autoscaling:DetachInstances']],
-      [this.drain, ['autoscaling:RecordLifecycleActionHeartbeat']],
-    ];
-    for (const [machine, groupActions] of machines) {
-      this.deadline.function.grantInvoke(machine.role);
-      notifications.topic.grantPublish(machine.role);
-      this.grantLifecycleActions(machine.role, groupArn, groupActions);
-      this.grantRunCommand(machine.role);
-      machine.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadInstancesAndCommandResults',
-          // No resource-level permissions exist for these reads.
-          actions: ['ec2:DescribeInstances', 'ssm:GetCommandInvocation'],
-          resources: ['*'],
-        }),
-      );
-    }
-    this.launch.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadKeeprunningTag', actions: ['ec2:DescribeTags'], resources: ['*'] }),
-    );
-    this.grantTagInstances(this.launch.role, ['external-worker:kept', 'external-worker:kept-since']);
-    this.drain.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadAgentStatus',
-        actions: ['ssm:DescribeInstanceInformation'],
-        resources: ['*'],
-      }),
-    );
 
     this.spot = new WorkerFunction(this, 'SpotInterruption', {
       name: 'spot-interruption',
@@ -120,12 +110,24 @@ export class Lifecycle extends Construct {
       environment: { GROUP_NAME: fleet.groupName, LAUNCH_HOOK_NAME: fleet.launchHookName },
       unscopedActions: ['autoscaling:DescribeAutoScalingInstances', 'ec2:DescribeTags'],
     });
-    this.grantLifecycleActions(this.spot.role, groupArn, [
-      'autoscaling:DetachInstances',
-      'autoscaling:SetInstanceHealth',
-    ]);
-    this.grantRunCommand(this.spot.role);
-    this.grantTagInstances(this.spot.role, ['external-worker:interrupted']);
+    this.spot.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'autoscaling:CompleteLifecycleAction',
+          'autoscaling:DetachInstances',
+          'autoscaling:SetInstanceHealth',
+        ],
+        resources: [groupArn],
+      }),
+    );
+    for (const grant of this.runCommandScope().grants) {
+      this.spot.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['ssm:SendCommand'], ...grant }),
+      );
+    }
+    for (const grant of this.tagInstancesScope(['external-worker:interrupted']).grants) {
+      this.spot.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ec2:CreateTags'], ...grant }));
+    }
     this.spot.function.configureAsyncInvoke({
       retryAttempts: 2,
       // Past the two-minute warning the instance is gone: an older event has nothing left to act on.
@@ -176,55 +178,43 @@ export class Lifecycle extends Construct {
     });
   }
 
-  private grantLifecycleActions(grantee: iam.IGrantable, groupArn: string, extra: string[]): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        actions: ['autoscaling:CompleteLifecycleAction', ...extra],
-        resources: [groupArn],
-      }),
-    );
-  }
-
   /** Run Command on this stack's instances only, with the one document the lifecycle uses. */
-  private grantRunCommand(grantee: iam.IGrantable): void {
+  private runCommandScope(): Scope {
     const stack = Stack.of(this);
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunCommandOnThisStacksInstances',
-        actions: ['ssm:SendCommand'],
-        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-        conditions: { StringEquals: { [`ssm:resourceTag/${STACK_TAG}`]: stack.stackName } },
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'RunShellScriptDocument',
-        actions: ['ssm:SendCommand'],
-        resources: [
-          stack.formatArn({
-            service: 'ssm',
-            account: '',
-            resource: 'document',
-            resourceName: 'AWS-RunShellScript',
-          }),
-        ],
-      }),
-    );
+    return {
+      grants: [
+        {
+          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+          conditions: { StringEquals: { [`ssm:resourceTag/${STACK_TAG}`]: stack.stackName } },
+        },
+        {
+          resources: [
+            stack.formatArn({
+              service: 'ssm',
+              account: '',
+              resource: 'document',
+              resourceName: 'AWS-RunShellScript',
+            }),
+          ],
+        },
+      ],
+    };
   }
 
   /** Only the given tag keys, only on this stack's instances. */
-  private grantTagInstances(grantee: iam.IGrantable, keys: string[]): void {
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'TagThisStacksInstances',
-        actions: ['ec2:CreateTags'],
-        resources: [Stack.of(this).formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-        conditions: {
-          StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: Stack.of(this).stackName },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': keys },
+  private tagInstancesScope(keys: string[]): Scope {
+    const stack = Stack.of(this);
+    return {
+      grants: [
+        {
+          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+          conditions: {
+            StringEquals: { [`aws:ResourceTag/${STACK_TAG}`]: stack.stackName },
+            'ForAllValues:StringEquals': { 'aws:TagKeys': keys },
+          },
         },
-      }),
-    );
+      ],
+    };
   }
 
   private acknowledge(groupName: string): void {

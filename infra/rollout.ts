@@ -13,6 +13,7 @@ import { runtimeParameters, STACK_TAG } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { WorkerStateMachine } from './state-machine';
+import { ANY_RESOURCE, notificationScope, type Scopes } from './statemachines/iam';
 
 export interface ImageRolloutProps {
   config: WorkerConfig;
@@ -71,10 +72,13 @@ export class ImageRollout extends Construct {
         // Launch before terminating wherever the bounds allow it (Max - Min may not exceed 100).
         MaxHealthyPercentage: String(Math.min(config.minHealthyPercentage + 100, 200)),
         RetentionFunctionArn: props.retention.functionArn,
+        // The rollout acts only on images of this stack's pipeline, however it was started.
+        ImageArnPrefix: this.imageArnPrefix(props.imageName),
       },
+      scopes: this.scopes(props),
     });
     this.stateMachine = machine.stateMachine;
-    this.grant(machine.role, props);
+    this.acknowledge(machine.role, props);
 
     const dlq = deadLetterQueue(this, 'DeadLetters');
     this.deadLetterQueue = dlq;
@@ -92,13 +96,7 @@ export class ImageRollout extends Construct {
       eventPattern: {
         source: ['aws.imagebuilder'],
         detailType: ['EC2 Image Builder Image State Change'],
-        resources: events.Match.prefix(
-          stack.formatArn({
-            service: 'imagebuilder',
-            resource: 'image',
-            resourceName: `${props.imageName}/`,
-          }),
-        ),
+        resources: events.Match.prefix(this.imageArnPrefix(props.imageName)),
         detail: { state: { status: ['AVAILABLE', 'FAILED'] } },
       },
       targets: [target()],
@@ -115,7 +113,16 @@ export class ImageRollout extends Construct {
     });
   }
 
-  private grant(role: iam.Role, props: ImageRolloutProps): void {
+  /** `arn:<partition>:imagebuilder:<region>:<account>:image/<name>/`: every version and build of it. */
+  private imageArnPrefix(imageName: string): string {
+    return Stack.of(this).formatArn({
+      service: 'imagebuilder',
+      resource: 'image',
+      resourceName: `${imageName}/`,
+    });
+  }
+
+  private scopes(props: ImageRolloutProps): Scopes {
     const stack = Stack.of(this);
     const { fleet, config } = props;
     const groupArn = stack.formatArn({
@@ -129,80 +136,73 @@ export class ImageRollout extends Construct {
       resource: 'launch-template',
       resourceName: fleet.launchTemplate.ref,
     });
-    const statements = [
-      new iam.PolicyStatement({
-        sid: 'RefreshThisGroup',
-        actions: ['autoscaling:StartInstanceRefresh', 'autoscaling:UpdateAutoScalingGroup'],
-        resources: [groupArn],
-      }),
-      new iam.PolicyStatement({
-        sid: 'VersionThisLaunchTemplate',
-        actions: ['ec2:CreateLaunchTemplateVersion', 'ec2:ModifyLaunchTemplate'],
-        resources: [templateArn],
-      }),
-      // Auto Scaling checks that whoever points the group at a template may launch from it.
-      new iam.PolicyStatement({
-        sid: 'LaunchFromThisTemplateOnly',
-        actions: ['ec2:RunInstances'],
-        resources: ['*'],
-        conditions: {
-          ArnLike: { 'ec2:LaunchTemplate': templateArn },
-          Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
+    return {
+      readThisStacksImages: {
+        grants: [{ resources: [`${this.imageArnPrefix(props.imageName)}*`] }],
+      },
+      anyResource: ANY_RESOURCE,
+      tagThisStacksAmis: {
+        grants: [
+          {
+            resources: [
+              stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' }),
+            ],
+            conditions: {
+              StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: config.stackName },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ROLLOUT_TAGS },
+            },
+          },
+        ],
+      },
+      versionThisLaunchTemplate: { grants: [{ resources: [templateArn] }] },
+      refreshThisGroup: {
+        grants: [{ resources: [groupArn] }],
+        // Auto Scaling checks that whoever points the group at a template may launch from it.
+        implied: (grantee) => {
+          grantee.grantPrincipal.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              sid: 'LaunchFromThisTemplateOnly',
+              actions: ['ec2:RunInstances'],
+              resources: ['*'],
+              conditions: {
+                ArnLike: { 'ec2:LaunchTemplate': templateArn },
+                Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
+              },
+            }),
+          );
+          grantee.grantPrincipal.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              sid: 'PassWorkerRole',
+              actions: ['iam:PassRole'],
+              resources: [fleet.role.roleArn],
+              conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+            }),
+          );
         },
-      }),
-      new iam.PolicyStatement({
-        sid: 'PassWorkerRole',
-        actions: ['iam:PassRole'],
-        resources: [fleet.role.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'TagThisStacksAmis',
-        actions: ['ec2:CreateTags'],
-        resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
-        conditions: {
-          StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: config.stackName },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': ROLLOUT_TAGS },
-        },
-      }),
-      new iam.PolicyStatement({
-        sid: 'RecordCurrentAmi',
-        actions: ['ssm:PutParameter'],
-        resources: [
-          stack.formatArn({
-            service: 'ssm',
-            resource: 'parameter',
-            resourceName: runtimeParameters(config).currentAmi.slice(1),
-          }),
+      },
+      recordCurrentAmi: {
+        grants: [
+          {
+            resources: [
+              stack.formatArn({
+                service: 'ssm',
+                resource: 'parameter',
+                resourceName: runtimeParameters(config).currentAmi.slice(1),
+              }),
+            ],
+          },
         ],
-      }),
-      new iam.PolicyStatement({
-        sid: 'DescribeWithoutResourceLevelPermissions',
-        actions: [
-          'autoscaling:DescribeAutoScalingGroups',
-          'autoscaling:DescribeInstanceRefreshes',
-          'ec2:DescribeImages',
-          'ec2:DescribeTags',
-          'ec2:DescribeLaunchTemplateVersions',
-        ],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadThisStacksImages',
-        actions: ['imagebuilder:GetImage'],
-        resources: [
-          stack.formatArn({
-            service: 'imagebuilder',
-            resource: 'image',
-            resourceName: `${props.imageName}/*`,
-          }),
-        ],
-      }),
-    ];
-    for (const statement of statements) role.addToPolicy(statement);
-    props.notifications.topic.grantPublish(role);
-    props.retention.grantInvoke(role);
+      },
+      retentionFunction: {
+        grants: [{ resources: [props.retention.functionArn, `${props.retention.functionArn}:*`] }],
+      },
+      notificationTopic: notificationScope(props.notifications),
+    };
+  }
 
+  private acknowledge(role: iam.Role, props: ImageRolloutProps): void {
+    const stack = Stack.of(this);
+    const { fleet, config } = props;
     const region = config.region;
     const acknowledgements: Array<[string, string]> = [
       [

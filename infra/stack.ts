@@ -102,6 +102,7 @@ export class ExternalWorkerStack extends Stack {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
       scheduleNames: [this.versionCheck.scheduleName],
+      scheduleRoleArns: [this.versionCheck.scheduleRole.roleArn],
       ruleNames: [...this.rollout.ruleNames, this.retention.ruleName],
     });
 

@@ -27,6 +27,8 @@ export interface VersionCheckProps {
 export class VersionCheck extends Construct {
   readonly function: WorkerFunction;
   readonly schedule: scheduler.Schedule;
+  /** The schedule's target role (the destroy workflow hands exactly this one back to Scheduler). */
+  readonly scheduleRole: iam.Role;
   /** The schedule's name, known at synth (the destroy workflow's role is scoped by it). */
   readonly scheduleName: string;
   readonly deadLetterQueue: sqs.Queue;
@@ -113,6 +115,7 @@ export class VersionCheck extends Construct {
       }),
       description: `Invokes the version check of ${config.stackName}`,
     });
+    this.scheduleRole = invokeRole;
     this.scheduleName = `${config.stackName}-version-check`;
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       scheduleName: this.scheduleName,

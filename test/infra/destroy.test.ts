@@ -7,6 +7,7 @@ import { aslStringList, DestroyWorkflow, DRAIN_POLL_SECONDS, maxDrainPolls } fro
 import type { WorkerFleet } from '../../infra/fleet';
 import { Notifications } from '../../infra/notifications';
 import { allStates, readAsl } from '../support/asl-harness';
+import { SDK_RESOURCE } from '../support/sdk-adapter';
 import { featureFlags, synth } from '../support/stack';
 
 type Statement = {
@@ -109,7 +110,9 @@ describe('destroy workflow in the stack', () => {
         text(s.Resource).includes(config.stackName) ||
         text(s.Resource).includes(`:parameter${config.parameterPrefix}/`);
       const scopedByTag = text(s.Condition ?? {}).includes(`external-worker:stack":"${config.stackName}"`);
-      expect({ sid: s.Sid, changes, scoped: scopedByName || scopedByTag }).toEqual({
+      // A resource of this very template (the schedule's role), named by its ARN.
+      const scopedByReference = /^\{"Fn::GetAtt":\["\w+","Arn"\]\}$/.test(text(s.Resource));
+      expect({ sid: s.Sid, changes, scoped: scopedByName || scopedByTag || scopedByReference }).toEqual({
         sid: s.Sid,
         changes,
         scoped: true,
@@ -125,14 +128,21 @@ describe('destroy workflow in the stack', () => {
     expect(byAction('ec2:CreateTags').Condition).toEqual({
       StringEquals: { 'aws:RequestTag/external-worker:stack': config.stackName },
       'ForAllValues:StringEquals': { 'aws:TagKeys': ['external-worker:stack'] },
+      StringEqualsIfExists: { 'aws:ResourceTag/external-worker:stack': config.stackName },
     });
+    // Names end with a delimiter: another stack whose name starts with this one's gets nothing.
+    expect(text(byAction('imagebuilder:DeleteImage').Resource)).toContain(
+      `:image/${config.stackName}-worker/*`,
+    );
     expect(text(byAction('cloudformation:DeleteStack').Resource)).toContain(`:stack/${config.stackName}/*`);
     expect(text(byAction('ssm:DeleteParameters').Resource)).not.toContain('worker-key');
     // CloudFormation deletes with the stack's service role: the workflow passes no role of its own,
     // only the version-check schedule's target role back to Scheduler when disabling it.
     const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
+    expect(passRole).toHaveLength(1);
     for (const s of passRole) {
-      expect(text(s.Resource)).toContain(`:role/${config.stackName}-*`);
+      expect(text(s.Resource)).toContain('VersionCheckScheduleRole');
+      expect(text(s.Resource)).not.toContain('*');
       expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
     }
   });
@@ -148,6 +158,7 @@ describe('destroy workflow with the schedules and rules that start work', () => 
     fleet: { groupName: `${probeConfig.stackName}-workers` } as WorkerFleet,
     notifications: new Notifications(stack, 'Notifications', { config: probeConfig }),
     scheduleNames: [`${probeConfig.stackName}-version-check`],
+    scheduleRoleArns: [`arn:aws:iam::123456789012:role/${probeConfig.stackName}-schedule`],
     ruleNames: [`${probeConfig.stackName}-image-available`, rule.ruleName],
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -177,15 +188,17 @@ describe('destroy workflow with the schedules and rules that start work', () => 
       Action: 'iam:PassRole',
       Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
     });
-    expect(text(find('KeepScheduleTargetRoles').Resource)).toContain(`:role/${probeConfig.stackName}-*`);
+    expect(find('KeepScheduleTargetRoles').Resource).toBe(
+      `arn:aws:iam::123456789012:role/${probeConfig.stackName}-schedule`,
+    );
   });
 
   test('its role allows every call the ASL makes', () => {
     const iamService: Record<string, string> = { eventbridge: 'events' };
-    const definition = JSON.parse(readAsl('destroy'));
+    const definition = JSON.parse(readAsl('destroy').replaceAll('${Partition}', 'aws'));
     const calls = allStates(definition)
       .map(([, state]) => String(state.Resource ?? ''))
-      .filter((resource) => resource.startsWith('arn:aws:states:::aws-sdk:'))
+      .filter((resource) => SDK_RESOURCE.test(resource))
       .map((resource) => {
         const [service = '', action = ''] = resource.split(':').slice(-2);
         return `${iamService[service] ?? service}:${action.charAt(0).toUpperCase()}${action.slice(1)}`;

@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import aslValidator from 'asl-validator';
+import { type Definition, render } from '../../infra/statemachines/asl';
+import { DEFINITIONS } from '../../infra/statemachines/index';
 import { allStates, placeholdersOf, STATEMACHINES_DIR } from '../support/asl-harness';
 import { synth } from '../support/stack';
 
@@ -11,7 +13,11 @@ const files = fs.existsSync(STATEMACHINES_DIR)
 /** Placeholders replaced by a dummy value of the right kind, for schema validation only. */
 function withDummies(text: string): string {
   return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, key: string) =>
-    key.endsWith('Arn') ? `arn:aws:lambda:eu-west-1:123456789012:function:${key}` : `placeholder-${key}`,
+    key === 'Partition'
+      ? 'aws'
+      : key.endsWith('Arn')
+        ? `arn:aws:lambda:eu-west-1:123456789012:function:${key}`
+        : `placeholder-${key}`,
   );
 }
 
@@ -48,6 +54,26 @@ describe('state machine definitions', () => {
         catch: true,
       });
     }
+  });
+
+  test.each(files)('%s is what its definition renders (npm run statemachines writes it)', (file) => {
+    const name = file.replace(/\.asl\.json$/, '');
+    const build = DEFINITIONS[name];
+    expect(build).toBeDefined();
+    expect(fs.readFileSync(path.join(STATEMACHINES_DIR, file), 'utf8')).toBe(render((build as () => Definition)()));
+  });
+
+  test('every definition has its reviewable file', () => {
+    expect(Object.keys(DEFINITIONS).map((name) => `${name}.asl.json`).sort()).toEqual([...files].sort());
+  });
+
+  test.each(files)('%s: every aws-sdk Task runs in the partition of the stack', (file) => {
+    const text = fs.readFileSync(path.join(STATEMACHINES_DIR, file), 'utf8');
+    expect(text).not.toContain('arn:aws:');
+    const resources = allStates(JSON.parse(text))
+      .filter(([, state]) => state.Type === 'Task')
+      .map(([, state]) => String(state.Resource));
+    for (const resource of resources) expect(resource).toMatch(/^arn:\$\{Partition\}:states:::/);
   });
 
   test.each(files)('%s is deployed with exactly its placeholders substituted', (file) => {

@@ -11,7 +11,14 @@ import {
   DeleteStackCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
-import { DeleteSnapshotCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DeleteSnapshotCommand,
+  DescribeImagesCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { DeleteImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { mockClient } from 'aws-sdk-client-mock';
 import { runStateMachine, tasksNeverFaulted, withFaults } from '../support/asl-harness';
@@ -19,6 +26,7 @@ import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 import {
   buildWorld,
+  ec2,
   GROUP,
   IMAGE_BUILDER_ARN,
   leftOf,
@@ -58,6 +66,11 @@ beforeAll(async () => {
   resetSdkClients();
 });
 afterAll(async () => moto.stop());
+
+async function snapshotsOf(imageId: string): Promise<string[]> {
+  const { Images = [] } = await ec2().send(new DescribeImagesCommand({ ImageIds: [imageId] }));
+  return Images.flatMap((i) => (i.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId as string));
+}
 
 const destroy = (input: unknown) => runStateMachine('destroy', input, { substitutions: world.substitutions });
 const MUTATING = /^(update|disable|cancel|suspend|terminate|create|deregister|delete)/;
@@ -167,7 +180,42 @@ describe('destroy state machine', () => {
         }),
       ]),
     );
-    expect(output.snapshots.map((s) => s.snapshotId).sort()).toEqual([...world.imageSnapshotIds].sort());
+    // Each AMI's own snapshots, deleted with it; none was left tagged by an earlier run.
+    const ownSnapshots = output.images.flatMap((image) =>
+      (image.snapshots as Array<{ snapshotId: string; result: string }>).map((s) => s.snapshotId),
+    );
+    expect(ownSnapshots.sort()).toEqual([...world.imageSnapshotIds].sort());
+    expect(output.snapshots).toEqual([]);
+  });
+
+  test('deletes only snapshots of its AMIs or tagged with the stack before it began', async () => {
+    const client = ec2();
+    const volume = await client.send(new CreateVolumeCommand({ AvailabilityZone: 'eu-west-1a', Size: 1 }));
+    const snapshot = (description: string) =>
+      client.send(
+        new CreateSnapshotCommand({ VolumeId: volume.VolumeId as string, Description: description }),
+      );
+    const unrelated = (await snapshot('an operator backup')).SnapshotId as string;
+    const leftover = (await snapshot('left by an earlier destroy')).SnapshotId as string;
+    await client.send(
+      new CreateTagsCommand({
+        Resources: [leftover],
+        Tags: [{ Key: 'external-worker:stack', Value: STACK }],
+      }),
+    );
+    const otherSnapshots = await snapshotsOf(world.otherImageId);
+
+    const run = await destroy({ confirm: STACK });
+    expect(run.status).toBe('SUCCEEDED');
+    const left = (await leftOf(STACK)).snapshots;
+    expect(left).toEqual(expect.arrayContaining([unrelated, ...otherSnapshots]));
+    expect(left).not.toContain(leftover);
+    expect(run.output).toMatchObject({ snapshots: [{ snapshotId: leftover, result: 'deleted' }] });
+    // Nothing but this stack's AMIs' snapshots was tagged on the way.
+    const tagged = run.sdkCalls
+      .filter((c) => c.action === 'createTags')
+      .flatMap((c) => (c.parameters as { Resources: string[] }).Resources);
+    expect(tagged.sort()).toEqual([...world.imageSnapshotIds].sort());
   });
 
   test.each([
@@ -282,8 +330,8 @@ describe('destroy state machine', () => {
     expect(first.cause).toContain('Error Code: UnauthorizedOperation');
     expect(first.sdkCalls.at(-1)).toMatchObject({ service: 'sns', action: 'publish' });
     expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(0);
-    // The AMIs are gone, their snapshots not yet: only the stack tag leads to them now.
-    expect((await leftOf(STACK)).images).toEqual([]);
+    // An AMI deregistered, its snapshots not deleted: the stack tag, put on them first, leads to them.
+    expect((await leftOf(STACK)).images.length).toBeLessThan(world.imageIds.length);
     expect((await leftOf(STACK)).snapshots).toEqual(expect.arrayContaining(world.imageSnapshotIds));
 
     const second = await destroy({ confirm: STACK });

@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as errors from '../../functions/lib/errors';
+import { FUNCTION_ERRORS } from '../../infra/statemachines/retry';
 import { readAsl, STATEMACHINES_DIR } from '../support/asl-harness';
 import { SDK_RESOURCE, stepFunctionsErrorName, stepFunctionsErrorNames } from '../support/sdk-adapter';
 
@@ -41,6 +43,19 @@ const LAMBDA_ERRORS = [
   'Lambda.Unknown',
 ];
 
+/** The literal names of the functions' error classes: what a handler can throw by name. */
+function functionErrorNames(kind: typeof errors.RetryableError | typeof errors.TerminalError): string[] {
+  return (Object.values(errors) as unknown[])
+    .filter((value): value is new (message: string) => Error => typeof value === 'function')
+    .filter((value) => value.prototype instanceof kind)
+    .map((Class) => new Class('probe').name)
+    .sort();
+}
+const FUNCTION_ERROR_NAMES = [
+  ...functionErrorNames(errors.RetryableError),
+  ...functionErrorNames(errors.TerminalError),
+];
+
 /** What a state can raise into its own Retry and Catch. */
 function raisable(state: State): Set<string> {
   const names = new Set(LANGUAGE_ERRORS);
@@ -48,7 +63,8 @@ function raisable(state: State): Set<string> {
   const sdk = SDK_RESOURCE.exec(resource);
   if (state.Type === 'Task' && sdk)
     for (const name of stepFunctionsErrorNames(sdk[1] as string)) names.add(name);
-  else if (state.Type === 'Task') for (const name of LAMBDA_ERRORS) names.add(name);
+  else if (state.Type === 'Task')
+    for (const name of [...LAMBDA_ERRORS, ...FUNCTION_ERROR_NAMES]) names.add(name);
   const nested = [
     ...((state.Branches as Definition[] | undefined) ?? []),
     ...((state.ItemProcessor ?? state.Iterator)
@@ -93,7 +109,12 @@ const machines = fs
   .filter((file) => file.endsWith('.asl.json'))
   .map((file) => file.replace(/\.asl\.json$/, ''));
 
-const parse = (name: string): Definition => JSON.parse(readAsl(name).replace(/\$\{[A-Za-z0-9_:]+\}/g, 'x'));
+const parse = (name: string): Definition =>
+  JSON.parse(
+    readAsl(name)
+      .replaceAll('${Partition}', 'aws')
+      .replace(/\$\{[A-Za-z0-9_:]+\}/g, 'x'),
+  );
 
 describe('error names in Retry and Catch', () => {
   test.each(machines)('%s matches only errors its states can raise', (machine) => {
@@ -117,6 +138,13 @@ describe('error names in Retry and Catch', () => {
       { state: 'Complete', name: 'AutoScaling.ResourceContentionFaultException' },
       { state: 'Complete', name: 'Ssm.ThrottlingException' },
     ]);
+  });
+});
+
+describe("the functions' error classes", () => {
+  test('the state machines know every one, retryable or terminal, by its literal name', () => {
+    expect([...FUNCTION_ERRORS.retryable].sort()).toEqual(functionErrorNames(errors.RetryableError));
+    expect([...FUNCTION_ERRORS.terminal].sort()).toEqual(functionErrorNames(errors.TerminalError));
   });
 });
 

@@ -157,6 +157,23 @@ describe('image-rollout: a new image', () => {
     expect([...new Set(published(execution))]).toEqual([`${STACK}: new AMI rolled out`]);
   });
 
+  test.each([
+    ['AVAILABLE', 'arn:aws:imagebuilder:eu-west-1:123456789012:image/ew-other-worker/1.0.0/2'],
+    ['FAILED', 'arn:aws:imagebuilder:eu-west-1:123456789012:image/ew-test-worker-x/1.0.0/2'],
+    ['AVAILABLE', 'arn:aws:imagebuilder:eu-west-1:999999999999:image/ew-test-worker/1.0.0/2'],
+  ])('%s of an image of another pipeline (%s), started by hand: nothing done', async (status, arn) => {
+    const event = structuredClone(world.event) as {
+      resources: string[];
+      detail: { state: { status: string } };
+    };
+    event.resources = [arn];
+    event.detail.state.status = status;
+    const execution = await run(event);
+    expect([execution.status, execution.output]).toMatchObject(['SUCCEEDED', { outcome: 'skipped' }]);
+    expect(execution.sdkCalls).toEqual([]);
+    expect(execution.statesEntered).toEqual(['Route', 'NotForThisStateMachine']);
+  });
+
   test('a group of one launches before it terminates', async () => {
     refreshes.mock.restore();
     imagebuilder.restore();

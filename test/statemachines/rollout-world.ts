@@ -24,7 +24,8 @@ export const STACK = 'ew-test';
 export const GROUP = `${STACK}-workers`;
 export const CURRENT_AMI_PARAMETER = '/ew/test/current-ami';
 export const RETENTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:ew-test-ami-retention';
-export const IMAGE_ARN = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${STACK}-worker/1.0.0/2`;
+export const IMAGE_ARN_PREFIX = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${STACK}-worker/`;
+export const IMAGE_ARN = `${IMAGE_ARN_PREFIX}1.0.0/2`;
 
 // Captured before any test mocks the client: calls let through reach moto.
 const realAutoScalingSend = AutoScalingClient.prototype.send;
@@ -92,6 +93,7 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
       MinHealthyPercentage: '90',
       MaxHealthyPercentage: '190',
       RetentionFunctionArn: RETENTION_ARN,
+      ImageArnPrefix: IMAGE_ARN_PREFIX,
     },
     event: imageEvent('AVAILABLE'),
   };

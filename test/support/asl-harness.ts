@@ -65,11 +65,13 @@ export function placeholdersOf(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string))].sort();
 }
 
-export function substitute(text: string, substitutions: Record<string, string>): string {
+export function substitute(text: string, given: Record<string, string>): string {
   const used = placeholdersOf(text);
-  const given = Object.keys(substitutions).sort();
-  const missing = used.filter((key) => !given.includes(key));
-  const extra = given.filter((key) => !used.includes(key));
+  // The stack substitutes its partition into every Task resource; locally it is the commercial one.
+  const substitutions = used.includes('Partition') ? { Partition: 'aws', ...given } : given;
+  const keys = Object.keys(substitutions).sort();
+  const missing = used.filter((key) => !keys.includes(key));
+  const extra = keys.filter((key) => !used.includes(key));
   if (missing.length || extra.length) {
     throw new Error(`substitutions do not match the placeholders: missing [${missing}], unused [${extra}]`);
   }

@@ -1,0 +1,248 @@
+import { type Definition, sdkTask } from './asl';
+import {
+  commandAnswer,
+  completeLifecycleAction,
+  computeDeadline,
+  instanceRunning,
+  leftToDefault,
+  lifecycleEventCheck,
+  lifecycleInit,
+  notify,
+  pollUntilDeadline,
+  runShell,
+} from './pieces';
+import { catchAll, catchFirst, retry } from './retry';
+
+// Reads the boot status file and looks for the keeprunning file; one JSON line, always.
+const BOOT_STATUS_SCRIPT = [
+  "python3 - <<'PY'",
+  'import json, os',
+  'try:',
+  "    with open('/var/lib/external-worker/boot-status.json') as f:",
+  '        boot = json.load(f)',
+  '    if not isinstance(boot, dict):',
+  "        raise ValueError('not an object')",
+  'except FileNotFoundError:',
+  "    boot = {'status': 'absent', 'message': 'boot status file absent: boot not started yet'}",
+  'except (OSError, ValueError) as error:',
+  "    boot = {'status': 'unreadable', 'message': 'boot status file unreadable: %s' % error}",
+  'print(json.dumps({',
+  "    'status': str(boot.get('status', 'unknown')),",
+  "    'step': str(boot.get('step', ''))[:200],",
+  "    'message': str(boot.get('message', ''))[:1000],",
+  "    'keeprunning': os.path.exists('/var/tmp/keeprunning'),",
+  "}), end='')",
+  'PY',
+];
+
+const KEPT_HINT =
+  'It is out of the group and tagged external-worker:kept. Inspect it with aws ssm start-session --target <instance id>; end it with aws ec2 terminate-instances --instance-ids <instance id>.';
+
+export function instanceLaunch(): Definition {
+  return {
+    Comment:
+      'Launch gate of a worker: polls its boot status through SSM until ok, failed or the deadline, then CONTINUE, keeps it for debugging (keeprunning) or ABANDONs it.',
+    StartAt: 'CheckEvent',
+    States: {
+      ...lifecycleEventCheck('${LaunchHookName}', 'Init', 'launch'),
+      ...lifecycleInit(
+        {
+          boot: {
+            value: {
+              status: 'unknown',
+              step: '',
+              message: 'no answer from the instance yet',
+              keeprunning: false,
+            },
+          },
+          verdict: { reason: '' },
+        },
+        'ComputeDeadline',
+      ),
+      ...computeDeadline('${BootTimeoutSeconds}', 'LetItBoot'),
+      LetItBoot: {
+        Type: 'Wait',
+        Comment:
+          'An instance needs about a minute before its SSM agent can even answer: polls before that only cost transitions.',
+        Seconds: 60,
+        Next: 'SendCheck',
+      },
+      SendCheck: runShell({
+        comment: 'Reads the boot status file and looks for the keeprunning file.',
+        commands: BOOT_STATUS_SCRIPT,
+        next: 'WaitForAnswer',
+        catch: catchFirst(['Ssm.InvalidInstanceIdException'], 'InstanceRunning', 'CountPoll'),
+      }),
+      WaitForAnswer: { Type: 'Wait', Seconds: 5, Next: 'GetAnswer' },
+      GetAnswer: commandAnswer('Answered?'),
+      'Answered?': {
+        Type: 'Choice',
+        Comment: "A command still Pending or InProgress, or one that could not run, is 'not yet'.",
+        Choices: [{ Variable: '$.invocation.status', StringEquals: 'Success', Next: 'ReadBootStatus' }],
+        Default: 'CountPoll',
+      },
+      ReadBootStatus: {
+        Type: 'Pass',
+        Parameters: { 'value.$': 'States.StringToJson($.invocation.output)' },
+        ResultPath: '$.boot',
+        Next: 'BootStatus?',
+      },
+      'BootStatus?': {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.boot.value.status', StringEquals: 'ok', Next: 'Healthy' },
+          { Variable: '$.boot.value.status', StringEquals: 'failed', Next: 'BootFailed' },
+        ],
+        Default: 'CountPoll',
+      },
+      InstanceRunning: instanceRunning('StillThere?', 'CountPoll'),
+      'StillThere?': {
+        Type: 'Choice',
+        Comment: 'Running without an agent: not registered yet. Gone: its action ends with it.',
+        Choices: [{ Variable: '$.instance.reservations[0]', IsPresent: true, Next: 'CountPoll' }],
+        Default: 'Vanished',
+      },
+      Vanished: {
+        Type: 'Pass',
+        Comment: 'The lifecycle action is left to its default result (ABANDON), which it no longer needs.',
+        Parameters: { 'instanceId.$': '$.instanceId', outcome: 'vanished', summary: 'the instance is gone' },
+        End: true,
+      },
+      ...pollUntilDeadline('WaitToPoll', 'TooLate'),
+      WaitToPoll: { Type: 'Wait', Seconds: 25, Next: 'SendCheck' },
+      Healthy: {
+        Type: 'Pass',
+        Result: { result: 'CONTINUE', outcome: 'healthy', summary: 'healthy' },
+        ResultPath: '$.decision',
+        Next: 'Complete',
+      },
+      BootFailed: {
+        Type: 'Pass',
+        Result: { reason: 'the boot failed' },
+        ResultPath: '$.verdict',
+        Next: 'KeeprunningFile?',
+      },
+      TooLate: {
+        Type: 'Pass',
+        Result: { reason: 'the boot did not finish before the deadline' },
+        ResultPath: '$.verdict',
+        Next: 'KeeprunningFile?',
+      },
+      'KeeprunningFile?': {
+        Type: 'Choice',
+        Comment: 'The file /var/tmp/keeprunning, as the last answer of the instance reported it.',
+        Choices: [{ Variable: '$.boot.value.keeprunning', BooleanEquals: true, Next: 'Keep' }],
+        Default: 'KeeprunningTag',
+      },
+      KeeprunningTag: sdkTask('ec2', 'describeTags', {
+        Comment: 'The tag keeprunning=true, on the instance itself or propagated from the group.',
+        Parameters: {
+          Filters: [
+            { Name: 'resource-id', 'Values.$': 'States.Array($.instanceId)' },
+            { Name: 'key', Values: ['keeprunning'] },
+            { Name: 'value', Values: ['true'] },
+          ],
+        },
+        ResultSelector: { 'tags.$': '$.Tags' },
+        ResultPath: '$.keeprunning',
+        Retry: retry('ec2'),
+        Catch: catchAll('Abandon'),
+        Next: 'KeeprunningTag?',
+        scope: 'anyResource',
+      }),
+      'KeeprunningTag?': {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.keeprunning.tags[0]', IsPresent: true, Next: 'Keep' }],
+        Default: 'Abandon',
+      },
+      Keep: {
+        Type: 'Pass',
+        Result: { result: 'CONTINUE', outcome: 'kept', summary: 'kept for debugging', hint: KEPT_HINT },
+        ResultPath: '$.decision',
+        Next: 'Complete',
+      },
+      Abandon: {
+        Type: 'Pass',
+        Result: {
+          result: 'ABANDON',
+          outcome: 'abandoned',
+          summary: 'abandoned and replaced',
+          hint: 'The group terminates it and launches a replacement.',
+        },
+        ResultPath: '$.decision',
+        Next: 'Complete',
+      },
+      ...completeLifecycleAction('Completed'),
+      Completed: {
+        Type: 'Choice',
+        Choices: [
+          { Variable: '$.decision.outcome', StringEquals: 'healthy', Next: 'Done' },
+          { Variable: '$.decision.outcome', StringEquals: 'kept', Next: 'TagKept' },
+        ],
+        Default: 'Notify',
+      },
+      TagKept: sdkTask('ec2', 'createTags', {
+        Comment: 'Says why and since when, so that a kept instance is found and ended later.',
+        Parameters: {
+          'Resources.$': 'States.Array($.instanceId)',
+          Tags: [
+            { Key: 'external-worker:kept', 'Value.$': '$.verdict.reason' },
+            { Key: 'external-worker:kept-since', 'Value.$': '$$.State.EnteredTime' },
+          ],
+        },
+        ResultPath: null,
+        Retry: retry('ec2'),
+        Catch: catchAll('Detach'),
+        Next: 'Detach',
+        scope: 'tagThisStacksInstances',
+      }),
+      Detach: sdkTask('autoscaling', 'detachInstances', {
+        Comment:
+          'Out of the group without lowering the desired capacity: a replacement starts at once, and no rollout waits for it. Right after CONTINUE the instance may not be InService yet: retried.',
+        Parameters: {
+          'AutoScalingGroupName.$': '$.groupName',
+          'InstanceIds.$': 'States.Array($.instanceId)',
+          ShouldDecrementDesiredCapacity: false,
+        },
+        ResultPath: null,
+        Retry: retry('autoscaling'),
+        Catch: catchAll('DetachFailed'),
+        Next: 'Notify',
+        scope: 'lifecycleActions',
+      }),
+      DetachFailed: {
+        Type: 'Pass',
+        Result: {
+          result: 'CONTINUE',
+          outcome: 'kept',
+          summary: 'kept for debugging, but still in the group: detach it by hand',
+          hint: 'It is tagged external-worker:kept but still counts in the group. Detach it with aws autoscaling detach-instances --instance-ids <instance id> --auto-scaling-group-name <group> --no-should-decrement-desired-capacity; inspect it with aws ssm start-session --target <instance id>; end it with aws ec2 terminate-instances --instance-ids <instance id>.',
+        },
+        ResultPath: '$.decision',
+        Next: 'Notify',
+      },
+      Notify: notify({
+        subject: {
+          'Subject.$': "States.Format('external-worker: worker {} {}', $.instanceId, $.decision.outcome)",
+        },
+        message: {
+          'Message.$':
+            "States.Format('Worker instance {} of group {} did not pass the launch gate: {}. Outcome: {}. Boot status: {} (step: {}). Message: {}. {}', $.instanceId, $.groupName, $.verdict.reason, $.decision.summary, $.boot.value.status, $.boot.value.step, $.boot.value.message, $.decision.hint)",
+        },
+        catch: catchAll('NotifyFailed'),
+        next: 'Done',
+      }),
+      Done: {
+        Type: 'Pass',
+        Parameters: {
+          'instanceId.$': '$.instanceId',
+          'outcome.$': '$.decision.outcome',
+          'summary.$': '$.decision.summary',
+          'boot.$': '$.boot.value',
+        },
+        End: true,
+      },
+      ...leftToDefault('launch gate'),
+    },
+  };
+}
