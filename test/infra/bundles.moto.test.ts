@@ -12,10 +12,10 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { bundleFunction } from '../../infra/bundling';
-import { type Built, buildImage } from '../support/moto-fleet';
 import { startSchedulerServer } from '../functions/version-check/scheduler-server';
 import { type ImageBuilderServer, startImageBuilderServer } from '../support/imagebuilder-server';
 import { type Moto, startMoto } from '../support/moto';
+import { type Built, buildImage } from '../support/moto-fleet';
 
 /**
  * The deployed bundles, not the sources: built with the stack's esbuild options (the SDK bundled,
