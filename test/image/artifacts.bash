@@ -41,6 +41,9 @@ concourse_release() {
   # shellcheck disable=SC2016 # the stand-in's own $1 and $*
   printf '#!/bin/sh\n[ "$1" = --version ] && echo %s && exit 0\necho "concourse stand-in: $*"\n' \
     "$version" >"$tree/concourse/bin/concourse"
+  # The log messages the real binary carries and the boot script's registration check reads (the
+  # image's test step looks for them in the binary).
+  "$ANSIBLE_DIR/roles/boot/files/external-worker-registration" --keys | sed 's/^/# /' >>"$tree/concourse/bin/concourse"
   chmod 0755 "$tree/concourse/bin/concourse"
   tar -C "$tree" -czf "$dir/concourse-$version-linux-amd64.tgz" concourse
   (cd "$dir" && sha1sum "concourse-$version-linux-amd64.tgz" >"concourse-$version-linux-amd64.tgz.sha1")

@@ -297,11 +297,67 @@ PY
   [ "$(in_root /usr/local/concourse/bin/concourse --version)" = 7.11.2 ]
 }
 
-# Hook for the host firewall: once the playbook installs one, its rules are checked here.
-@test "the firewall rules" {
-  compgen -G "$ANSIBLE_DIR/roles/*firewall*" >/dev/null || skip "the playbook installs no host firewall yet"
-  echo "the playbook installs a host firewall: check its rules here (loaded at boot, tcp/9100 and the metadata service closed to containers)"
-  false
+# An empty sha256 is allowed: the package is then the one the index signed by the pinned key lists
+# for the pinned version, and the build log says that it is not checksum-pinned.
+@test "an unpinned Telegraf installs from the signed index, with a warning" {
+  in_root dpkg --purge telegraf >/dev/null
+  # No copy of the package left from the first install: apt downloads it again.
+  in_root apt-get clean
+  : >"$STATE/requests.log"
+  run role_play telegraf -e telegraf_sha256=
+  [ "$status" = 0 ] || { echo "$output" | tail -n 30; false; }
+  [[ "$output" == *"WARNING: not checksum-pinned: telegraf $TELEGRAF_VERSION (telegraf_sha256 is empty)"* ]]
+  grep -q "^GET /files/influxdata/debian/pool/telegraf_${TELEGRAF_VERSION}_amd64.deb$" "$STATE/requests.log"
+  # shellcheck disable=SC2016 # dpkg-query's format
+  run in_root dpkg-query -W -f '${Version}' telegraf
+  [ "$output" = "$TELEGRAF_VERSION" ]
+}
+
+@test "an unpinned download is refused over plain http, a malformed sha256 always" {
+  run role_play ssm_agent -e ssm_agent_sha256=
+  [ "$status" != 0 ]
+  [[ "$output" == *"ssm_agent_base_url must be an https URL, not $BASE/ssm"* ]]
+  run role_play ssm_agent -e ssm_agent_sha256=abc
+  [ "$status" != 0 ]
+  [[ "$output" == *"ssm_agent_sha256 is 64 hex digits or empty"* ]]
+  run role_play telegraf -e "telegraf_sha256=$(printf 'A%.0s' $(seq 64))"
+  [ "$status" != 0 ]
+  [[ "$output" == *"telegraf_sha256 is 64 hex digits or empty"* ]]
+}
+
+# The build firewall: installed and enabled by the build, its rules checked by running the installed
+# command on the installed configuration with a recording iptables (netfilter is the host's kernel:
+# nothing is applied from the chroot).
+@test "the build firewall is installed, enabled, and drops builds' packets to the metadata service and tcp/9100" {
+  local path expected actual
+  while read -r path expected; do
+    actual=$(stat -c '%U:%G %a %F' "$ROOT$path" 2>&1) || { echo "$path: missing"; false; }
+    [ "$actual" = "$expected" ] || { echo "$path: $actual, expected $expected"; false; }
+  done <<'FILES'
+/usr/local/sbin/external-worker-build-firewall root:root 755 regular file
+/etc/systemd/system/external-worker-build-firewall.service root:root 644 regular file
+/etc/external-worker/build-firewall.conf root:root 644 regular file
+FILES
+  run in_root systemctl is-enabled external-worker-build-firewall
+  [ "$output" = enabled ] || { echo "is-enabled: $output"; false; }
+  # RequiredBy=concourse-worker.service: the worker does not start without the rules.
+  [ -L "$ROOT/etc/systemd/system/concourse-worker.service.requires/external-worker-build-firewall.service" ]
+  grep -qx "ExecStart=/usr/local/sbin/external-worker-build-firewall /etc/external-worker/build-firewall.conf" \
+    "$ROOT/etc/systemd/system/external-worker-build-firewall.service"
+  # shellcheck disable=SC2016 # the recorder's own $*
+  printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>/var/log/iptables-calls.log\ncase "$*" in *" -C "*) exit 1 ;; esac\n' \
+    >"$ROOT/usr/local/sbin/iptables-recorder"
+  chmod 0755 "$ROOT/usr/local/sbin/iptables-recorder"
+  run in_root env EW_IPTABLES=/usr/local/sbin/iptables-recorder \
+    /usr/local/sbin/external-worker-build-firewall /etc/external-worker/build-firewall.conf
+  [ "$status" = 0 ] || { echo "$output"; false; }
+  local calls="$ROOT/var/log/iptables-calls.log"
+  grep -qx -- '-w -t mangle -I PREROUTING 1 -s 10.80.0.0/16 -j EXTERNAL-WORKER-BUILDS' "$calls"
+  grep -qx -- '-w -t mangle -A EXTERNAL-WORKER-BUILDS -d 169.254.169.254/32 -j DROP' "$calls"
+  grep -qx -- '-w -t mangle -A EXTERNAL-WORKER-BUILDS -p tcp --dport 9100 -m addrtype --dst-type LOCAL -j DROP' "$calls"
+  # Only drops: nothing that lets a build through.
+  run grep -E -- '-j (ACCEPT|RETURN)' "$calls"
+  [ "$status" = 1 ]
 }
 
 write_settings() {
@@ -341,6 +397,14 @@ systemd_stand_in() {
 case "$1" in
   start | restart | stop | is-active)
     echo "systemctl $*" >>/var/log/stand-in-calls.log
+    # The worker's log as a worker that the TSA registered and heartbeated writes it (lager JSON,
+    # the beacon's messages: worker/beacon.go), which the boot script waits for.
+    if [ "$1 $2" = "start concourse-worker" ]; then
+      for event in registered heartbeated; do
+        printf '{"timestamp":"%s","level":"info","source":"worker","message":"worker.beacon-runner.beacon.%s","data":{"session":"4.1"}}\n' \
+          "$(date -u +%Y-%m-%dT%H:%M:%S.000000000Z)" "$event" >>/var/log/concourse-worker.log
+      done
+    fi
     exit 0
     ;;
 esac
@@ -395,6 +459,7 @@ put_key() {
   grep -q "log_stream_name i-0123456789abcdef0/syslog" "$ROOT/etc/fluent/fluentd.conf"
   [ "$(cat "$ROOT/etc/hostname")" = external-worker-worker-prod-i-0123456789abcdef0 ]
   grep -qx "systemctl start concourse-worker" "$ROOT/var/log/stand-in-calls.log"
+  grep -q "worker registered, heartbeat seen" "$ROOT/var/log/user-data.log"
   [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/concourse-worker.service" ]
 }
 
