@@ -120,7 +120,7 @@ describe('the image build and the first boot get the same variables', () => {
       Components: [{ Parameters: Match.arrayWith([{ Name: 'BuildVariables', Value: [encoded] }]) }],
     });
     const document = fs.readFileSync(path.join(ROOT, 'infra', 'image', 'worker-component.yml'), 'utf8');
-    expect(document).toContain(`printf '%s' '{{ BuildVariables }}' | base64 -d >"$vars"`);
+    expect(document).toMatch(/base64 -d >"\$vars" <<'VARIABLES'\n\s*\{\{ BuildVariables \}\}\n\s*VARIABLES\n/);
     expect(document).toContain('build.yml -e "concourse_version=${version}" -e "@${vars}"');
   });
 
@@ -138,6 +138,6 @@ describe('the image build and the first boot get the same variables', () => {
     expect(userData).toContain(`EW_BUILD_VARIABLES='${encoded}'`);
     const bootstrap = fs.readFileSync(path.join(ROOT, 'infra', 'userdata', 'bootstrap.sh'), 'utf8');
     expect(bootstrap).toContain('printf \'%s\' "${EW_BUILD_VARIABLES:-e30=}" | base64 -d');
-    expect(bootstrap).toContain('-e @/opt/external-worker/build-vars.json');
+    expect(bootstrap).toContain('-e "@$EW_ROOT/opt/external-worker/build-vars.json"');
   });
 });
