@@ -11,6 +11,9 @@ module.exports = {
   // middy's packages export an `import` condition only, which jest's CommonJS resolver does not try.
   moduleNameMapper: { '^@middy/(core|util)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
-  testTimeout: 60000,
+  // Quiet output: the functions' logs and metrics are captured for the tests to assert, not printed.
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean', '<rootDir>/test/support/setup.ts'],
+  // A hang guard, not a speed budget: on a loaded machine a synth or a property test takes minutes.
+  // The suite's speed is tracked by the benchmark (bench/suite.ts), never by a timed test.
+  testTimeout: 10 * 60_000,
 };

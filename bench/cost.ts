@@ -47,6 +47,7 @@ export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
     'lifecycle-deadline': 5,
     'flow-metrics': 20,
     'spot-interruption': 300,
+    'kept-expiry': 300,
   },
   customMetrics: 30,
   logGb: 0.5,
@@ -93,6 +94,8 @@ export function invocations(m: Measured, a: FleetAssumptions): Record<string, nu
     'flow-metrics': launches * 2 + a.rolloutsPerMonth,
     // Daily, and from each successful rollout.
     'ami-retention': 30 + a.rolloutsPerMonth * m.lambdaPerRollout,
+    // Every 15 minutes (infra/kept-expiry.ts).
+    'kept-expiry': MINUTES_PER_MONTH / 15,
   };
 }
 

@@ -136,13 +136,16 @@ export class AmiRetention extends Construct {
     );
     const region = config.region;
     for (const [resource, reason] of [
-      [`arn:aws:ec2:${region}::image/*`, 'Any AMI id, but only those tagged with this stack (condition).'],
       [
-        `arn:aws:ec2:${region}::snapshot/*`,
+        `arn:${stack.partition}:ec2:${region}::image/*`,
+        'Any AMI id, but only those tagged with this stack (condition).',
+      ],
+      [
+        `arn:${stack.partition}:ec2:${region}::snapshot/*`,
         'Any snapshot id, but only tagged with this stack: the tag it puts (condition on the request tag) and deletes (condition on the resource tag).',
       ],
       [
-        `arn:aws:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
+        `arn:${stack.partition}:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
         "Every version and build of this stack's Image Builder image.",
       ],
     ]) {

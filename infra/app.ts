@@ -1,6 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, parseConfig } from './config';
+import { guardValidator } from './guard';
 import { ExternalWorkerStack } from './stack';
 import { summarize } from './summary';
 
@@ -23,7 +24,7 @@ const stack = new ExternalWorkerStack(app, config.stackName, {
   description: `Cycloid CI workers (${config.project}/${config.env}) and their event-driven control plane`,
   config,
 });
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), guardValidator());
 
 const artifact = app.synth().getStackArtifact(stack.artifactId);
 process.stderr.write(summarize(artifact.template, artifact.templateFile, config));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
+import { lagAlarmProblems } from './version-lag';
 
 /**
  * The deployment's configuration: the original stack's parameters under their new names.
@@ -26,6 +27,11 @@ const INSTANCE_TYPE = /^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
 const NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const SSM_PARAMETER_NAME = /^\/[a-zA-Z0-9_.\-/]{1,1010}$/;
 const VERSION = /^[0-9]+(\.[0-9]+)*(-[0-9A-Za-z.-]+)?$/;
+// https only, a host (and port), a path of URL-safe characters; no credentials, query or fragment:
+// the value reaches the image build's shell and apt's sources.
+const ARTIFACT_URL =
+  /^https:\/\/[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+-]+)*\/?$/;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 const fromString = <T extends z.ZodType>(parse: (raw: string) => unknown, schema: T) =>
   z.preprocess((value) => (typeof value === 'string' ? parse(value) : value), schema);
@@ -99,6 +105,41 @@ const tagMap = fromString(
     }),
     z.string().max(256),
     { error: 'a map of tag names (letters, digits, + - = . _ :, not aws:…) to strings, e.g. {"team":"ci"}' },
+  ),
+);
+
+const artifactUrl = (layout: string) =>
+  pattern(ARTIFACT_URL, `an https URL without query, fragment or credentials, serving ${layout}`)
+    .max(2048)
+    .transform((url) => url.replace(/\/+$/, ''));
+
+/** Where the image build downloads from: each origin, or a mirror of its layout. */
+const artifactMirrors = fromString(
+  asJson,
+  z.strictObject(
+    {
+      concourse: artifactUrl('v<version>/concourse-<version>-linux-amd64.tgz').optional(),
+      telegrafRepository: artifactUrl('an apt repository with suite stable, component main').optional(),
+      telegrafKey: artifactUrl('the repository signing key (the file itself)').optional(),
+      ssmAgent: artifactUrl('<version>/debian_amd64/amazon-ssm-agent.deb').optional(),
+      gems: artifactUrl('gems/<name>-<version>.gem').optional(),
+    },
+    {
+      error:
+        'an object of https mirror URLs: {"concourse", "telegrafRepository", "telegrafKey", "ssmAgent", "gems"}',
+    },
+  ),
+);
+
+const concourseChecksums = fromString(
+  asJson,
+  z.record(
+    pattern(VERSION, 'Concourse versions such as 7.11.2 as keys'),
+    pattern(SHA256, 'sha256 checksums of 64 lower-case hex digits'),
+    {
+      error:
+        'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
+    },
   ),
 );
 
@@ -183,9 +224,13 @@ export const configSchema = z.strictObject({
     ),
   ).default({}),
   keepRunningOnBootFailure: bool.default(false),
+  // Off: builds cannot reach the instance metadata service, so never the instance role (README, Security).
+  buildsUseInstanceRole: bool.default(false),
   ansibleVersion: pattern(/^[0-9]+\.[0-9]+(\.[0-9]+)?$/, 'an ansible-core version such as 2.17.7').default(
     '2.17.7',
   ),
+  artifactMirrors: artifactMirrors.default({}),
+  concourseChecksums: concourseChecksums.default({}),
   amiRetention: positiveInt('AMIs to keep').default(3),
   /** Share of each EC2 request bucket's refill a retention run may use; the rest is left to the account. */
   amiRetentionRequestShare: fromString(
@@ -200,6 +245,10 @@ export const configSchema = z.strictObject({
   drainTimeout: duration('a duration from 1m to 48h, such as 30m', 60, 172800).default(1800),
   versionCheckInterval: duration('a duration from 1m to 24h, such as 5m', 60, 86400).default(300),
   versionLagTolerance: duration('a duration from 30m to 48h, such as 3h', 1800, 172800).default(10800),
+  // How long an instance kept for debugging lives before the kept-instance expiry ends it.
+  keptInstanceTtl: duration('a duration from 1h to 720h (30 days), such as 24h', 3600, 2_592_000).default(
+    86400,
+  ),
   notificationEmail: z.email({ error: 'an e-mail address' }).optional(),
   logRetentionDays: fromString(
     asNumber,
@@ -297,6 +346,9 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
       `desiredCapacity: expected between minSize (${min}) and maxSize (${max}), given ${describe(raw.desiredCapacity ?? desired)}`,
     );
   }
+  const [interval, tolerance] = [field('versionCheckInterval'), field('versionLagTolerance')];
+  if (interval !== undefined && tolerance !== undefined)
+    problems.push(...lagAlarmProblems(interval, tolerance));
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }

@@ -10,8 +10,9 @@ import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
+import { acknowledgeGuardRule } from './guard';
 import { WorkerFunction } from './lambda';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER } from './names';
+import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerLogGroupName } from './names';
 import { workerUserData } from './user-data';
 import { encryptedGp3 } from './volumes';
 import { createWorkerRole } from './worker-role';
@@ -55,13 +56,13 @@ export class WorkerFleet extends Construct {
     this.mixedInstances = config.instanceType.length > 1;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
-      logGroupName: `/${config.project}/${config.env}/workers`,
+      logGroupName: workerLogGroupName(config),
       retention: props.logRetention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.securityGroup = this.createSecurityGroup(config, inputs);
-    this.role = createWorkerRole(this, config, this.logGroup, props.playbook);
+    this.role = createWorkerRole(this, config, props.playbook);
     const profile = new iam.CfnInstanceProfile(this, 'InstanceProfile', { roles: [this.role.roleName] });
 
     const imageId = config.workerAmiId ?? this.currentAmi(config, inputs, props.playbook);
@@ -70,6 +71,11 @@ export class WorkerFleet extends Construct {
       launchTemplateData: this.launchTemplateData(config, inputs, props, profile.attrArn, imageId),
       tagSpecifications: [{ resourceType: 'launch-template', tags: this.tagList(config, inputs) }],
     });
+    acknowledgeGuardRule(
+      this.launchTemplate,
+      'ec2_launch_template_monitoring_enabled_check',
+      "Nothing scales or alarms on the workers' EC2 metrics: Telegraf serves per-second host metrics on tcp/9100, and detailed monitoring would be a cost per instance for no reader.",
+    );
 
     this.group = this.createGroup(config, inputs);
     this.createSchedules(config);
@@ -133,7 +139,7 @@ export class WorkerFleet extends Construct {
     const resolver = new WorkerFunction(this, 'CurrentAmiResolver', {
       name: 'current-ami',
       description: 'Resolves the AMI a deploy puts in the worker launch template',
-      logRetention: logs.RetentionDays.ONE_MONTH,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
       unscopedActions: ['ec2:DescribeImages'],
     });
     const parameters = runtimeParameters(config);
@@ -203,12 +209,15 @@ export class WorkerFleet extends Construct {
       securityGroupIds: [this.securityGroup.attrGroupId],
       keyName: config.keyPairName,
       ebsOptimized: config.ebsOptimized,
-      // IMDSv2 only. Hop limit 2: build containers on the worker reach the metadata service
-      // through one more network hop and use the instance role, as in the original.
+      // IMDSv2 only, hop limit 1: a token cannot leave the host, so a build container (one network
+      // hop away) gets none; the host firewall drops its packets to the service as well. Only the
+      // explicit buildsUseInstanceRole allows the extra hop.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-IMDS-existing-instances.html
       metadataOptions: {
         httpTokens: 'required',
-        httpPutResponseHopLimit: 2,
+        httpPutResponseHopLimit: config.buildsUseInstanceRole ? 2 : 1,
         httpEndpoint: 'enabled',
+        httpProtocolIpv6: 'disabled',
         instanceMetadataTags: 'enabled',
       },
       blockDeviceMappings: [
@@ -282,11 +291,28 @@ export class WorkerFleet extends Construct {
       })),
     });
     if (this.mixedInstances) {
+      acknowledgeGuardRule(
+        group,
+        'autoscaling_group_nitro_encryption_in_transit_override_check',
+        'Workers never talk to each other: their traffic goes to the TSA over SSH and to AWS over TLS, encrypted whatever the instance type.',
+      );
       Validations.of(group).acknowledge({
         id: 'AwsSolutions-EC26',
         reason:
           'Both EBS volumes are encrypted in the launch template; the check cannot follow it through a mixed instances policy.',
       });
+    }
+    acknowledgeGuardRule(
+      group,
+      'autoscaling_multiple_az_check',
+      'The subnets are a deploy parameter (SubnetIds), one per Availability Zone as the operator chooses: the template cannot know their zones.',
+    );
+    if (!this.mixedInstances) {
+      acknowledgeGuardRule(
+        group,
+        'autoscaling_mixed_instances_policy_multiple_instance_types_check',
+        'The configuration names a single instance type (instanceType): a list gives the group a mixed instances policy over all of them.',
+      );
     }
     Validations.of(group).acknowledge({
       id: 'AwsSolutions-AS3',

@@ -8,6 +8,7 @@ import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
 import { PlaybookRebuild } from './playbook-rebuild';
@@ -99,6 +100,7 @@ export class WorkerImagePipeline extends Construct {
       PinnedVersion: config.workerVersion ?? 'none',
       SchedulerApiAddress: config.schedulerApiAddress.replace(/\/+$/, ''),
       Region: Aws.REGION,
+      BuildVariables: encodedBuildVariables(config),
     };
     const recipe = new imagebuilder.CfnImageRecipe(this, 'Recipe', {
       name: this.imageName,
@@ -110,6 +112,7 @@ export class WorkerImagePipeline extends Construct {
         parameters.buildVersion,
         config.schedulerApiAddress,
         String(config.rootVolumeSize),
+        componentParameters.BuildVariables ?? '',
       ),
       description: `Concourse worker of ${config.stackName} on Debian 12`,
       // Resolved by CloudFormation when the recipe is created: never looked up at synth time.
@@ -216,7 +219,7 @@ export class WorkerImagePipeline extends Construct {
         'Image Builder drives the build instance through the SSM agent, which needs exactly this AWS-maintained policy.',
       ],
       [
-        `AwsSolutions-IAM5[Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${config.region}/*]`,
+        `AwsSolutions-IAM5[Resource::arn:${stack.partition}:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${config.region}/*]`,
         'Read-only access to the playbook asset object, as granted by the asset itself.',
       ],
       ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [

@@ -6,6 +6,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../functions/lib/metric-names';
 import { functionCode } from './bundling';
+import { acknowledgeGuardRule } from './guard';
 
 export interface WorkerFunctionProps {
   /** Folder under functions/ holding handler.ts. */
@@ -55,6 +56,11 @@ export class WorkerFunction extends Construct {
         props.unscopedActions?.length ? ` nor for ${props.unscopedActions.join(', ')}` : ''
       }.`,
     });
+    acknowledgeGuardRule(
+      this,
+      'lambda_inside_vpc_check',
+      'Control-plane functions call AWS APIs and the public scheduler API only, and reach nothing in a VPC: a VPC would only add NAT or endpoints to reach the same APIs.',
+    );
     this.function = new lambda.Function(this, 'Function', {
       code: functionCode(props.name),
       handler: 'index.handler',

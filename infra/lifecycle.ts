@@ -233,11 +233,11 @@ export class Lifecycle extends Construct {
     const deadlineId = stack.getLogicalId(this.deadline.function.node.defaultChild as CfnElement);
     const findings: Array<[string, string]> = [
       [
-        `Resource::arn:aws:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${groupName}`,
+        `Resource::arn:${stack.partition}:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${groupName}`,
         'The group ARN holds a generated id: the group is named exactly, the id is the wildcard.',
       ],
       [
-        `Resource::arn:aws:ec2:${region}:<AWS::AccountId>:instance/*`,
+        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:instance/*`,
         'Instances are created at run time; Run Command and tagging are limited to those carrying this stack tag.',
       ],
       [

@@ -1,7 +1,8 @@
+import { RUNTIME_PARAMETER, TAG } from '../functions/lib/contract';
 import type { WorkerConfig } from './config';
 
 /** Tag carried by every resource of the stack, and by what its functions create at run time. */
-export const STACK_TAG = 'external-worker:stack';
+export const STACK_TAG = TAG.stack;
 
 /** Public parameter of the stock Debian 12 amd64 AMI, resolved at deploy time (first deploy only). */
 export const STOCK_AMI_PARAMETER = '/aws/service/debian/release/12/latest/amd64';
@@ -13,11 +14,11 @@ export const STOCK_AMI_PARAMETER = '/aws/service/debian/release/12/latest/amd64'
 export function runtimeParameters(config: WorkerConfig) {
   return {
     /** AMI id the last successful rollout put in place. */
-    currentAmi: `${config.parameterPrefix}/current-ami`,
+    currentAmi: `${config.parameterPrefix}/${RUNTIME_PARAMETER.currentAmi}`,
     /** JSON state of the version check: version requested, build, failures. */
-    versionState: `${config.parameterPrefix}/version-state`,
+    versionState: `${config.parameterPrefix}/${RUNTIME_PARAMETER.versionState}`,
     /** Concourse version the next image build installs, written by the version check before it starts one. */
-    buildVersion: `${config.parameterPrefix}/build-version`,
+    buildVersion: `${config.parameterPrefix}/${RUNTIME_PARAMETER.buildVersion}`,
   };
 }
 
@@ -27,3 +28,7 @@ export function runtimeParameters(config: WorkerConfig) {
  * these only, and the AMI retention deletes these only.
  */
 export const workerImageName = (config: WorkerConfig): string => `${config.stackName}-worker`;
+
+/** Log group the workers ship their boot, worker and system logs to. */
+export const workerLogGroupName = (config: WorkerConfig): string =>
+  `/${config.project}/${config.env}/workers`;

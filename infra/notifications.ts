@@ -39,6 +39,19 @@ export class Notifications extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
+    // Nothing of this stack creates grants on the key; only AWS services may, for their own resources.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'GrantsForAwsServicesOnly',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:CreateGrant'],
+        resources: ['*'],
+        conditions: {
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+        },
+      }),
+    );
     this.topic = new sns.Topic(this, 'Topic', {
       topicName: `${config.stackName}-notifications`,
       displayName: `external-worker ${config.stackName}`,

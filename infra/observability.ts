@@ -14,6 +14,7 @@ import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
+import { lagAlarmWindow } from './version-lag';
 
 export interface ObservabilityProps {
   config: WorkerConfig;
@@ -132,7 +133,8 @@ export class Observability extends Construct {
         notifications,
       );
     }
-    const checkPeriod = Duration.seconds(Math.max(60, config.versionCheckInterval));
+    const lag = lagAlarmWindow(config.versionCheckInterval, config.versionLagTolerance);
+    const checkPeriod = Duration.seconds(lag.periodSeconds);
     this.alarm(
       'VersionCheckFailing',
       {
@@ -156,16 +158,20 @@ export class Observability extends Construct {
       },
       notifications,
     );
-    const lagPeriods = Math.max(1, Math.ceil(config.versionLagTolerance / 300));
+    // One answer per check and per period, every answer counted (a failed check too): the alarm
+    // fires once every check in the tolerance said "behind". A period without an answer (the
+    // function did not run) is left out rather than taken for "up to date", which would restart
+    // the count; the dead-letter alarms report the function not running.
     this.alarm(
       'FleetBehindScheduler',
       {
         alarmDescription: `The fleet has not run the scheduler's Concourse version for ${Math.round(config.versionLagTolerance / 60)} minutes`,
-        metric: this.metric(METRIC.fleetVersionBehind, 'Minimum', Duration.minutes(5)),
+        metric: this.metric(METRIC.fleetVersionBehind, 'Minimum', checkPeriod),
         threshold: 1,
-        evaluationPeriods: lagPeriods,
-        datapointsToAlarm: lagPeriods,
+        evaluationPeriods: lag.evaluationPeriods,
+        datapointsToAlarm: lag.evaluationPeriods,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
       },
       notifications,
     );

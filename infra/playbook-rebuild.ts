@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { acknowledgeGuardRule } from './guard';
 
 /** Construct id of the singleton function CDK creates behind every AwsCustomResource of a stack. */
 const PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
@@ -64,6 +65,11 @@ export class PlaybookRebuild extends Construct {
         reason:
           'The CDK-provided function behind AwsCustomResource uses the basic execution policy for its own logs; its calls are scoped by the policy given to each resource.',
       });
+      acknowledgeGuardRule(
+        provider,
+        'lambda_inside_vpc_check',
+        'The CDK-provided function behind AwsCustomResource makes one Image Builder API call at deploy time; it reaches nothing in a VPC.',
+      );
     }
   }
 }

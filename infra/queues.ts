@@ -1,6 +1,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { acknowledgeGuardRule } from './guard';
 
 /**
  * A dead-letter queue for an asynchronous target (rule, schedule, async Lambda): encrypted, TLS only,
@@ -16,5 +17,10 @@ export function deadLetterQueue(scope: Construct, id: string): sqs.Queue {
     id: 'AwsSolutions-SQS3',
     reason: 'This queue is itself a dead-letter queue; its messages are inspected by hand after an alarm.',
   });
+  acknowledgeGuardRule(
+    queue,
+    'sqs_dlq_check',
+    'This queue is itself the dead-letter queue of a rule, schedule or function (not of an SQS queue): its messages wait here, alarmed on, until an operator reads them.',
+  );
   return queue;
 }

@@ -210,15 +210,15 @@ export class ImageRollout extends Construct {
         'Describe calls of Auto Scaling and EC2 have no resource-level permissions; RunInstances only through this launch template (condition).',
       ],
       [
-        `Resource::arn:aws:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
+        `Resource::arn:${stack.partition}:imagebuilder:${region}:<AWS::AccountId>:image/${props.imageName}/*`,
         "Every version and build of this stack's Image Builder image.",
       ],
       [
-        `Resource::arn:aws:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`,
+        `Resource::arn:${stack.partition}:autoscaling:${region}:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${fleet.groupName}`,
         'The group ARN carries a generated id; the name pins it to the group of this stack.',
       ],
       [
-        `Resource::arn:aws:ec2:${region}::image/*`,
+        `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         'AMIs tagged with this stack only (condition), rollout tags only.',
       ],
       [

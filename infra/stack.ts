@@ -8,7 +8,9 @@ import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
+import { acknowledgeGuardRule } from './guard';
 import { WorkerImagePipeline } from './image-pipeline';
+import { KeptExpiry } from './kept-expiry';
 import { Lifecycle } from './lifecycle';
 import { STACK_TAG } from './names';
 import { Notifications } from './notifications';
@@ -30,13 +32,28 @@ export class ExternalWorkerStack extends Stack {
   readonly retention: AmiRetention;
   readonly rollout: ImageRollout;
   readonly lifecycle: Lifecycle;
+  readonly keptExpiry: KeptExpiry;
   readonly destroy: DestroyWorkflow;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
     const { config } = props;
     const inputs = deployInputs(this, config);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
+    // Every log group of the stack keeps its events for logRetentionDays.
+    if (config.logRetentionDays < 365) {
+      acknowledgeGuardRule(
+        this,
+        'cloudwatch_log_group_retention_period_check',
+        `Operational logs of the workers and the control plane, kept ${config.logRetentionDays} days as configured (logRetentionDays); audit records are CloudTrail's. 365 or more meets this control.`,
+      );
+    }
+    acknowledgeGuardRule(
+      this,
+      'cloudwatch_log_group_encrypted_check',
+      'CloudWatch Logs encrypts every log group at rest; no secret is logged (the worker key is read at boot and never printed), so a customer-managed key would protect nothing more.',
+    );
 
     Tags.of(this).add(STACK_TAG, config.stackName);
     Tags.of(this).add('project', config.project);
@@ -75,6 +92,12 @@ export class ExternalWorkerStack extends Stack {
       imageName: this.image.imageName,
     });
     this.lifecycle = new Lifecycle(this, 'Lifecycle', fleetAndTopic);
+    // The hooks are part of the group, so its first instances wait in them from the first create:
+    // their rules, targets and state machines must exist by then, or those instances sit until the
+    // hook's default result (ABANDON) and are relaunched. The reverse order holds on delete: the
+    // drain still runs while the group's last instances terminate.
+    this.fleet.group.node.addDependency(this.lifecycle);
+    this.keptExpiry = new KeptExpiry(this, 'KeptExpiry', { ...common, topic: this.notifications.topic });
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
@@ -82,7 +105,7 @@ export class ExternalWorkerStack extends Stack {
       ruleNames: [...this.rollout.ruleNames, this.retention.ruleName],
     });
 
-    new Observability(this, 'Observability', {
+    this.observability = new Observability(this, 'Observability', {
       ...fleetAndTopic,
       flows: [
         { flow: 'Rollout', stateMachine: this.rollout.stateMachine },
@@ -95,8 +118,10 @@ export class ExternalWorkerStack extends Stack {
         this.retention.deadLetterQueue,
         this.rollout.deadLetterQueue,
         this.lifecycle.deadLetterQueue,
+        this.keptExpiry.deadLetterQueue,
       ],
     });
+    this.observability.alarms.push(this.keptExpiry.alarm);
 
     addOutputs(this, config);
   }

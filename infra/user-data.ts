@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Aws } from 'aws-cdk-lib';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 
@@ -39,8 +40,13 @@ export function workerUserData(
     EW_USE_LOCAL_DEVICE: String(config.useLocalDevice),
     EW_VAR_LIB_DEVICE: config.varLibDevice,
     EW_KEEPRUNNING_DEFAULT: String(config.keepRunningOnBootFailure),
+    EW_BUILDS_USE_INSTANCE_ROLE: String(config.buildsUseInstanceRole),
     EW_PLAYBOOK_S3_URI: playbook.s3ObjectUrl,
     EW_ANSIBLE_VERSION: config.ansibleVersion,
+    // Mirrors and checksums for the build play of a first boot on a stock image (base64 JSON).
+    EW_BUILD_VARIABLES: encodedBuildVariables(config),
+    // The launch gate's deadline: the boot script fails a worker that cannot register before it.
+    EW_BOOT_TIMEOUT: String(config.bootTimeout),
   };
   const settingsFile = Object.entries(settings)
     .map(([key, value]) => `${key}=${shellQuote(value)}`)

@@ -11,6 +11,7 @@ import type { WorkerImagePipeline } from './image-pipeline';
 import { WorkerFunction } from './lambda';
 import { runtimeParameters } from './names';
 import { deadLetterQueue } from './queues';
+import { checkIntervalMinutes } from './version-lag';
 
 export interface VersionCheckProps {
   config: WorkerConfig;
@@ -96,7 +97,7 @@ export class VersionCheck extends Construct {
     );
     topic.grantPublish(role);
     Validations.of(role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:aws:imagebuilder:${config.region}:<AWS::AccountId>:image/${image.imageName}/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${stack.partition}:imagebuilder:${config.region}:<AWS::AccountId>:image/${image.imageName}/*]`,
       reason:
         'Build version ARNs of this pipeline end with a version and build number only known once a build started; limited to this pipeline image name.',
     });
@@ -105,7 +106,7 @@ export class VersionCheck extends Construct {
       reason: 'Publishing to the encrypted topic needs data keys of its key, and of that key only.',
     });
 
-    const minutes = Math.max(1, Math.round(config.versionCheckInterval / 60));
+    const minutes = checkIntervalMinutes(config.versionCheckInterval);
     const invokeRole = new iam.Role(this, 'ScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },

@@ -1,54 +1,35 @@
-import { ArnFormat, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
+import { workerLogGroupName } from './names';
+import { ECR_PULL_ACTIONS, LOG_SHIPPING_ACTIONS, SSM_AGENT_ACTIONS } from './worker-calls';
 
 /**
- * The workers' instance role: the SSM agent, log shipping to the workers' log group, the worker key
- * parameter, ECR pull as the original, and the playbook asset (first deploy on the stock AMI).
+ * The workers' instance role: exactly the calls of infra/worker-calls.ts. No AWS managed policy:
+ * AmazonSSMManagedInstanceCore reads every parameter of the account. Builds cannot reach this role
+ * (hop limit 1, host firewall) unless buildsUseInstanceRole says so; then they also pull from ECR.
  */
-export function createWorkerRole(
-  scope: Construct,
-  config: WorkerConfig,
-  logGroup: logs.LogGroup,
-  playbook: s3assets.Asset,
-): iam.Role {
+export function createWorkerRole(scope: Construct, config: WorkerConfig, playbook: s3assets.Asset): iam.Role {
   const stack = Stack.of(scope);
-  const role = new iam.Role(scope, 'InstanceRole', {
-    assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-    description: `Concourse workers of ${config.stackName}`,
-    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-  });
-  Validations.of(role).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-    reason:
-      'The SSM agent needs exactly this AWS-maintained policy for Run Command (boot health, drain) and Session Manager.',
-  });
-  role.addToPolicy(
+  const logGroupName = workerLogGroupName(config);
+  const logGroupArn = (name: string) =>
+    stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: name,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+  const [describeGroups, ...writeActions] = LOG_SHIPPING_ACTIONS;
+  const statements = [
     new iam.PolicyStatement({
-      sid: 'ShipWorkerLogs',
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
-      resources: [logGroup.logGroupArn, `${logGroup.logGroupArn}:log-stream:*`],
+      sid: 'SsmAgentRunCommandAndSessions',
+      actions: [...SSM_AGENT_ACTIONS],
+      // No resource-level permissions for ssmmessages and ec2messages; the agent speaks for its own
+      // instance only (its credentials name it).
+      resources: ['*'],
     }),
-  );
-  // Fluentd's CloudWatch plugin looks its group up before the first write.
-  role.addToPolicy(
-    new iam.PolicyStatement({
-      sid: 'FindWorkerLogGroup',
-      actions: ['logs:DescribeLogGroups'],
-      resources: [
-        stack.formatArn({
-          service: 'logs',
-          resource: 'log-group',
-          resourceName: '*',
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    }),
-  );
-  role.addToPolicy(
     new iam.PolicyStatement({
       sid: 'ReadWorkerKey',
       actions: ['ssm:GetParameter'],
@@ -60,43 +41,60 @@ export function createWorkerRole(
         }),
       ],
     }),
-  );
-  // The original let workers pull from ECR (build images); same here, without the ECS rights it carried.
-  role.addToPolicy(
-    new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
-  );
-  role.addToPolicy(
     new iam.PolicyStatement({
-      sid: 'EcrPull',
-      actions: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-      resources: [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })],
+      sid: 'ReadPlaybook',
+      actions: ['s3:GetObject'],
+      resources: [playbook.bucket.arnForObjects(playbook.s3ObjectKey)],
     }),
-  );
-  playbook.grantRead(role);
-  const region = config.region;
-  const logGroupId = stack.getLogicalId(logGroup.node.defaultChild as CfnElement);
+    // Fluentd's CloudWatch plugin looks its group up before the first write.
+    new iam.PolicyStatement({
+      sid: 'FindWorkerLogGroup',
+      actions: [describeGroups],
+      resources: [logGroupArn('*')],
+    }),
+    new iam.PolicyStatement({
+      sid: 'ShipWorkerLogs',
+      actions: writeActions,
+      resources: [logGroupArn(logGroupName), logGroupArn(`${logGroupName}:log-stream:*`)],
+    }),
+  ];
+  if (config.buildsUseInstanceRole) {
+    const [login, ...pull] = ECR_PULL_ACTIONS;
+    statements.push(
+      new iam.PolicyStatement({ sid: 'BuildsEcrLogin', actions: [login], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'BuildsEcrPull',
+        actions: pull,
+        resources: [stack.formatArn({ service: 'ecr', resource: 'repository', resourceName: '*' })],
+      }),
+    );
+  }
+  // In the role itself: an instance never starts with the role but without its policy.
+  const role = new iam.Role(scope, 'InstanceRole', {
+    assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+    description: `Concourse workers of ${config.stackName}`,
+    inlinePolicies: { Worker: new iam.PolicyDocument({ statements }) },
+  });
+
+  // As cdk-nag prints the ARNs: the partition is a literal when the region is known.
+  const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
   const acknowledgements: Array<[string, string]> = [
-    ['Resource::*', 'ecr:GetAuthorizationToken has no resource-level permissions.'],
     [
-      `Resource::arn:aws:ecr:${region}:<AWS::AccountId>:repository/*`,
-      'Build steps pull images from any repository of the account, as the original allowed.',
+      'Resource::*',
+      'ssmmessages, ec2messages and ecr:GetAuthorizationToken have no resource-level permissions; the SSM agent acts for its own instance only.',
     ],
     [
-      `Resource::arn:aws:logs:${region}:<AWS::AccountId>:log-group:*`,
+      `Resource::arn:${partition}:logs:${config.region}:<AWS::AccountId>:log-group:*`,
       'DescribeLogGroups takes only the log-group ARN pattern of the account; it reads names, no log data.',
     ],
     [
-      `Resource::<${logGroupId}.Arn>:log-stream:*`,
+      `Resource::arn:${partition}:logs:${config.region}:<AWS::AccountId>:log-group:${logGroupName}:log-stream:*`,
       'One log stream per instance and file, named at boot; limited to the workers log group.',
     ],
     [
-      `Resource::arn:aws:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${region}/*`,
-      'Read-only access to the playbook asset object, as granted by the asset itself.',
+      `Resource::arn:${partition}:ecr:${config.region}:<AWS::AccountId>:repository/*`,
+      'Only with buildsUseInstanceRole: builds pull images from the repositories of the account, as the original allowed.',
     ],
-    ...['s3:GetObject*', 's3:GetBucket*', 's3:List*'].map((action): [string, string] => [
-      `Action::${action}`,
-      'Read-only access to the playbook asset, as granted by the asset itself.',
-    ]),
   ];
   for (const [finding, reason] of acknowledgements) {
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });

@@ -3,7 +3,7 @@
 # on a stock image puts it) and runs the build play, as Image Builder does.
 set -euo pipefail
 
-: "${ANSIBLE_VERSION:?}" "${CONCOURSE_VERSION:?}" "${PLAYBOOK_DIR:?}"
+: "${ANSIBLE_VERSION:?}" "${CONCOURSE_VERSION:?}" "${PLAYBOOK_DIR:?}" "${BUILD_VARIABLES:=e30=}"
 venv=/opt/external-worker/ansible-venv
 
 export DEBIAN_FRONTEND=noninteractive
@@ -14,8 +14,11 @@ if [ ! -x "$venv/bin/ansible-playbook" ]; then
 fi
 "$venv/bin/pip" install -q "ansible-core==${ANSIBLE_VERSION}"
 
+# Mirrors and checksums (base64 JSON of playbook variables, from worker.pkr.hcl).
+printf '%s' "$BUILD_VARIABLES" | base64 -d >/opt/external-worker/build-vars.json
+
 cd "$PLAYBOOK_DIR"
 ANSIBLE_NOCOLOR=1 PYTHONUNBUFFERED=1 "$venv/bin/ansible-playbook" -c local -i localhost, build.yml \
-  -e "concourse_version=${CONCOURSE_VERSION}"
+  -e "concourse_version=${CONCOURSE_VERSION}" -e @/opt/external-worker/build-vars.json
 
 rm -rf "$PLAYBOOK_DIR"

@@ -22,6 +22,20 @@ variable "concourse_version" {
   description = "Concourse worker version, the scheduler's (GET <scheduler>/api/v1/info)."
 }
 
+# The same mirrors and checksums as the stack's artifactMirrors and concourseChecksums keys
+# (README.md, Configuration), e.g. -var 'artifact_mirrors={gems="https://gems.example.com"}'.
+variable "artifact_mirrors" {
+  type        = map(string)
+  description = "Mirror base URLs by artifact: concourse, telegrafRepository, telegrafKey, ssmAgent, gems."
+  default     = {}
+}
+
+variable "concourse_checksums" {
+  type        = map(string)
+  description = "sha256 of the Concourse linux-amd64 tarball by version."
+  default     = {}
+}
+
 variable "ansible_version" {
   type        = string
   description = "ansible-core version installed on the build instance to run the playbook."
@@ -46,6 +60,18 @@ variable "env" {
 
 locals {
   timestamp = formatdate("YYYYMMDDhhmmss", timestamp())
+  # The playbook's variable for each mirror (infra/build-variables.ts has the same map).
+  mirror_variables = {
+    concourse          = "concourse_release_base"
+    telegrafRepository = "telegraf_apt_repository_url"
+    telegrafKey        = "telegraf_apt_key_url"
+    ssmAgent           = "ssm_agent_base_url"
+    gems               = "fluentd_gem_source"
+  }
+  build_variables = merge(
+    { for name, url in var.artifact_mirrors : local.mirror_variables[name] => trimsuffix(url, "/") },
+    length(var.concourse_checksums) > 0 ? { concourse_sha256 = var.concourse_checksums } : {},
+  )
 }
 
 source "amazon-ebs" "worker" {
@@ -96,6 +122,7 @@ build {
     environment_vars = [
       "ANSIBLE_VERSION=${var.ansible_version}",
       "CONCOURSE_VERSION=${var.concourse_version}",
+      "BUILD_VARIABLES=${base64encode(jsonencode(local.build_variables))}",
       "PLAYBOOK_DIR=/tmp/external-worker-ansible",
     ]
   }

@@ -47,6 +47,14 @@ export const METRIC = {
   snapshotsDeleted: 'SnapshotsDeleted',
   /** Launch template versions of the fleet deleted by retention (before choosing the AMIs). */
   launchTemplateVersionsDeleted: 'LaunchTemplateVersionsDeleted',
+  /** Instances kept for debugging, out of the group (counted by the kept-instance expiry). */
+  keptInstances: 'KeptInstances',
+  /** Kept instances past their end (kept-until) still running: their expiry could not end them. */
+  keptInstancesExpired: 'KeptInstancesExpired',
+  /** Kept instances whose end was announced (an hour before). */
+  keptInstancesWarned: 'KeptInstancesWarned',
+  /** Kept instances terminated at their end. */
+  keptInstancesTerminated: 'KeptInstancesTerminated',
   /** A rebalance recommendation for an instance of the group (Capacity Rebalancing acts on it). */
   rebalanceRecommendations: 'RebalanceRecommendations',
 } as const;

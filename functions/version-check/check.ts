@@ -54,10 +54,30 @@ const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Co
 /**
  * One poll: read the scheduler's version, start an image build when the version to run changed,
  * follow the recorded build, retry a failed one at most hourly and give up after MAX_FAILURES.
+ * Every poll counts the fleet's lag, whatever its outcome (see countFleetLag).
  */
 export async function checkVersion(
   clients: VersionCheckClients,
   options: VersionCheckOptions,
+): Promise<VersionCheckOutcome> {
+  const lag: FleetLag = { current: false };
+  try {
+    return await poll(clients, options, lag);
+  } finally {
+    // 1 unless this poll proved the fleet runs the version it should: a bad answer, a failed
+    // read or a build that did not start keep the lag counting instead of resetting the alarm.
+    count(METRIC.fleetVersionBehind, lag.current ? 0 : 1);
+  }
+}
+
+interface FleetLag {
+  current: boolean;
+}
+
+async function poll(
+  clients: VersionCheckClients,
+  options: VersionCheckOptions,
+  lag: FleetLag,
 ): Promise<VersionCheckOutcome> {
   const now = options.now ?? new Date();
   const answer = await readSchedulerVersion(options.schedulerApiAddress, {
@@ -75,7 +95,12 @@ export async function checkVersion(
     single.addDimension(REASON_DIMENSION, answer.reason);
     single.addMetric(METRIC.versionCheckFailed, MetricUnit.Count, 1);
     // A pinned version does not depend on the answer: the build it needs still proceeds.
-    if (!options.workerVersion) return { action: 'bad-answer', reason: answer.reason };
+    if (!options.workerVersion) {
+      // Measured against the last version the scheduler gave: no answer changes what is due.
+      const state = await readState(clients.ssm, options.stateParameter);
+      if (state?.build === 'available') await countFleetLag(clients, options, state, lag);
+      return { action: 'bad-answer', reason: answer.reason };
+    }
   } else {
     count(METRIC.versionCheckSucceeded);
   }
@@ -106,27 +131,28 @@ export async function checkVersion(
   } else {
     outcome = await followBuild(clients, options, now, state);
   }
-  await countFleetLag(clients, options, outcome, state);
+  if (state && (outcome.action === 'built' || outcome.action === 'unchanged')) {
+    await countFleetLag(clients, options, state, lag);
+  }
   return outcome;
 }
 
 /**
- * 1 while the fleet does not run an image of the version it should (not built yet, or built but
- * not rolled out), else 0: the alarm fires when this lasts longer than a build and a rollout.
+ * The fleet is current when it runs the image built for the recorded version; anything else (not
+ * built yet, built but not rolled out, unknown) is lag: the alarm fires when this lasts longer
+ * than a build and a rollout.
  */
 async function countFleetLag(
   clients: VersionCheckClients,
   options: VersionCheckOptions,
-  outcome: VersionCheckOutcome,
-  state: VersionState | undefined,
+  state: VersionState,
+  lag: FleetLag,
 ): Promise<void> {
   try {
-    const built = outcome.action === 'built' || outcome.action === 'unchanged';
-    const running = built ? await fleetImage(clients, options.currentAmiParameter) : undefined;
-    const current = built && running !== undefined && running === state?.imageBuildVersionArn;
-    count(METRIC.fleetVersionBehind, current ? 0 : 1);
+    const running = await fleetImage(clients, options.currentAmiParameter);
+    lag.current = running !== undefined && running === state.imageBuildVersionArn;
   } catch (error) {
-    logger.warn('could not tell which image the fleet runs', { error });
+    logger.warn('could not tell which image the fleet runs; counted as behind', { error });
   }
 }
 

@@ -39,8 +39,10 @@ if [ ! -x "$BOOT_SCRIPT" ]; then
     version=$(curl -fsS --max-time 10 "${EW_SCHEDULER_API_ADDRESS%/}/api/v1/info" | jq -r '.version') || fail install "scheduler version unreadable"
   fi
   echo "$(date -Is) bootstrap: Concourse ${version}"
+  printf '%s' "${EW_BUILD_VARIABLES:-e30=}" | base64 -d >/opt/external-worker/build-vars.json || fail install "build variables unreadable"
   /opt/external-worker/ansible-venv/bin/ansible-playbook -c local -i localhost, \
-    /opt/external-worker/ansible/build.yml -e "concourse_version=${version}" || fail install "build play failed"
+    /opt/external-worker/ansible/build.yml -e "concourse_version=${version}" \
+    -e @/opt/external-worker/build-vars.json || fail install "build play failed"
 fi
 
 exec "$BOOT_SCRIPT"

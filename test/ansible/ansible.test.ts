@@ -51,7 +51,7 @@ describe('shell scripts', () => {
 });
 
 describe('boot, retire and data device scripts (bats, stubbed commands)', () => {
-  test.each(['boot.bats', 'data-device.bats', 'retire.bats', 'clean-work-dir.bats'])(
+  test.each(['boot.bats', 'data-device.bats', 'retire.bats', 'clean-work-dir.bats', 'build-firewall.bats'])(
     '%s',
     (file) => {
       const output = expectToolSuccess('bats', ['--tap', path.join('test', 'ansible', file)]);

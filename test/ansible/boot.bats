@@ -12,6 +12,12 @@ setup() {
   export EW_ROOT="$BATS_TEST_TMPDIR/root"
   export EW_HEALTH_TIMEOUT=2
   export EW_HEALTH_INTERVAL=1
+  export EW_REGISTRATION_TIMEOUT=3
+  export EW_REGISTRATION_HOLD=1
+  export WORKER_LOG="$EW_ROOT/var/log/concourse-worker.log"
+  export FIXTURES="$BATS_TEST_DIRNAME/../fixtures/worker-logs"
+  # What the worker logs once started (recorded lines, see test/fixtures/worker-logs).
+  export STUB_WORKER_LOG="$FIXTURES/registered.log"
   export CALLS="$BATS_TEST_TMPDIR/calls.log"
   export STATUS="$EW_ROOT/var/lib/external-worker/boot-status.json"
   export LOG="$EW_ROOT/var/log/user-data.log"
@@ -73,8 +79,17 @@ args="$*"
 cp "${args##*-e @}" "$OUT/boot-vars.json"
 exit "${STUB_ANSIBLE_RC:-0}"
 STUB
+  # start: the worker starts and writes its log; is-active: running, unless told it was not yet.
   stub systemctl <<'STUB'
-if [ "$1" = is-active ]; then exit "${STUB_ACTIVE_RC:-0}"; fi
+if [ "$1" = is-active ]; then
+  if [ -n "${STUB_INACTIVE_BEFORE_START:-}" ] && [ ! -e "$OUT/started" ]; then exit 3; fi
+  exit "${STUB_ACTIVE_RC:-0}"
+fi
+if [ "$1" = start ]; then
+  touch "$OUT/started"
+  mkdir -p "$(dirname "$WORKER_LOG")"
+  cat "$STUB_WORKER_LOG" >>"$WORKER_LOG"
+fi
 exit 0
 STUB
   export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
@@ -114,7 +129,8 @@ status_field() {
   refute grep -q "$KEY_MARKER" "$STATUS"
   refute grep -q "$KEY_MARKER" "$BATS_TEST_TMPDIR/boot-vars.json"
   # every step is logged
-  for step in settings metadata worker-key boot-play worker-start worker-health; do
+  [ "$(status_field message)" = "worker registered with the TSA" ]
+  for step in settings metadata worker-key boot-play worker-start worker-health worker-registration; do
     grep -q "external-worker-boot\[$step\]" "$LOG"
   done
   grep -q "^aws ssm get-parameter --region eu-west-1 --name /external-worker/test/worker-key --with-decryption" "$CALLS"
@@ -221,4 +237,107 @@ STUB
   [ "$(stat -c %a "$KEY")" = 600 ]
   refute grep -Eq "^systemctl (restart|stop|kill)" "$CALLS"
   [ "$(find "$EW_ROOT/etc/concourse" -type f | wc -l)" -eq 1 ]
+}
+
+# Ready means registered: the worker's own log, after it started, decides.
+
+registration_fails_with() {
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = failed ]
+  [ "$(status_field step)" = worker-registration ]
+  [[ "$(status_field message)" == *"$1"* ]] || { status_field message; false; }
+}
+
+@test "a heartbeat line admits the worker at once" {
+  export STUB_WORKER_LOG="$FIXTURES/heartbeated.log" EW_REGISTRATION_HOLD=300
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = ok ]
+  grep -q "heartbeat seen" "$LOG"
+}
+
+@test "a registration admits the worker once it held without a failure" {
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -q "still so after 1s" "$LOG"
+}
+
+@test "a registration that did not hold yet at the deadline is a failure that says so" {
+  export EW_REGISTRATION_HOLD=300
+  registration_fails_with "registered with the TSA, but for less than 300s after 3s"
+}
+
+@test "a refused worker key is a failed boot naming the key" {
+  export STUB_WORKER_LOG="$FIXTURES/key-refused.log"
+  registration_fails_with "worker key refused by the TSA"
+  [[ "$(status_field message)" == *"not registered with the TSA after 3s"*"unable to authenticate"* ]]
+  # The cause was in the status as soon as it was known, for a gate whose deadline comes first.
+  grep -q "not registered yet: worker key refused by the TSA" "$LOG"
+}
+
+@test "a TSA host key other than tsaPublicKey is a failed boot naming it" {
+  export STUB_WORKER_LOG="$FIXTURES/host-key-mismatch.log"
+  registration_fails_with "the TSA's host key is not the configured tsaPublicKey"
+}
+
+@test "an unreachable TSA is a failed boot naming the address that did not answer" {
+  export STUB_WORKER_LOG="$FIXTURES/tsa-unreachable.log"
+  registration_fails_with "TSA unreachable: dial tcp 203.0.113.10:32223: i/o timeout"
+}
+
+@test "a registration the TSA ends (key of another team) fails at once, without waiting for the bound" {
+  export STUB_WORKER_LOG="$FIXTURES/team-refused.log" EW_REGISTRATION_TIMEOUT=300
+  SECONDS=0
+  registration_fails_with "the TSA refused the registration"
+  [[ "$(status_field message)" == *"authorized for team team-a"* ]]
+  [ "$SECONDS" -lt 30 ]
+}
+
+@test "a worker removed right after its registration is a failed boot" {
+  export STUB_WORKER_LOG="$FIXTURES/removed.log"
+  registration_fails_with "the scheduler removed the worker"
+}
+
+@test "a TSA that answers after first failures admits the worker" {
+  export STUB_WORKER_LOG="$FIXTURES/recovered.log"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = ok ]
+}
+
+@test "a worker that logs nothing about its registration fails after the bound" {
+  export STUB_WORKER_LOG=/dev/null
+  registration_fails_with "no registration attempt in $WORKER_LOG"
+}
+
+@test "a registration logged by an earlier worker process does not count" {
+  mkdir -p "$(dirname "$WORKER_LOG")"
+  cp "$FIXTURES/heartbeated.log" "$WORKER_LOG"
+  export STUB_INACTIVE_BEFORE_START=1 STUB_WORKER_LOG=/dev/null
+  registration_fails_with "no registration attempt"
+}
+
+@test "a worker that exits while registering fails with the last cause" {
+  export STUB_WORKER_LOG="$FIXTURES/key-refused.log" EW_REGISTRATION_TIMEOUT=300
+  stub systemctl <<'STUB'
+if [ "$1" = is-active ] && [ -e "$OUT/registering" ]; then exit 3; fi
+if [ "$1" = is-active ] && [ -e "$OUT/started" ]; then touch "$OUT/registering"; fi
+if [ "$1" = start ]; then touch "$OUT/started"; mkdir -p "$(dirname "$WORKER_LOG")"; cat "$STUB_WORKER_LOG" >>"$WORKER_LOG"; fi
+exit 0
+STUB
+  registration_fails_with "concourse-worker is not running (worker key refused by the TSA"
+}
+
+@test "the registration bound is what the launch gate leaves, from bootTimeout and the time since boot" {
+  unset EW_REGISTRATION_TIMEOUT
+  export STUB_WORKER_LOG="$FIXTURES/heartbeated.log" EW_BOOT_TIMEOUT=900 EW_UPTIME_FILE="$BATS_TEST_TMPDIR/uptime"
+  echo "200.53 390.10" >"$EW_UPTIME_FILE"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -q "waiting up to 640s for the registration with the TSA at scheduler.example.com:32223" "$LOG"
+  # Past the gate's deadline already: a short wait, not none.
+  echo "5000.00 1.00" >"$EW_UPTIME_FILE"
+  run "$BOOT_SCRIPT"
+  grep -q "waiting up to 60s for the registration" "$LOG"
 }

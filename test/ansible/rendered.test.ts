@@ -125,6 +125,8 @@ describe('Concourse worker environment', () => {
       CONCOURSE_TEAM: 'team-a',
       CONCOURSE_TAG: 'tag-a',
       CONCOURSE_RUNTIME: 'containerd',
+      CONCOURSE_CONTAINERD_NETWORK_POOL: '10.80.0.0/16',
+      CONCOURSE_CONTAINERD_RESTRICTED_NETWORK: '169.254.169.254/32',
       CONCOURSE_CONTAINERD_DNS_SERVER: '10.0.0.2',
       CONCOURSE_BAGGAGECLAIM_DRIVER: 'btrfs',
     });
@@ -227,5 +229,67 @@ describe('system', () => {
     expect(sysctl).toMatch(/^vm\.max_map_count = 262144$/m);
     expect(logrotate).toContain('/var/log/concourse-worker.log /var/log/user-data.log {');
     expect(logrotate).toMatch(/^\s+copytruncate$/m);
+  });
+});
+
+describe('build isolation', () => {
+  const conf = (vars: Vars) => {
+    const text = renderOne({ vars, template: 'roles/build_isolation/templates/build-firewall.conf.j2' });
+    return Object.fromEntries(
+      text
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+  };
+
+  test('drops builds’ traffic to the metadata service and the metrics port by default', () => {
+    expect(conf(SETTINGS)).toEqual({
+      BUILD_NETWORK: '10.80.0.0/16',
+      METADATA_ADDRESS: '169.254.169.254',
+      METRICS_PORT: '9100',
+      METADATA_REACHABLE: 'false',
+    });
+    expect(conf({ ...SETTINGS, ew_builds_use_instance_role: 'false' }).METADATA_REACHABLE).toBe('false');
+  });
+
+  test('lets builds reach the metadata service only with buildsUseInstanceRole, never the metrics port', () => {
+    const optedIn = conf({ ...SETTINGS, ew_builds_use_instance_role: 'true' });
+    expect(optedIn.METADATA_REACHABLE).toBe('true');
+    expect(optedIn.METRICS_PORT).toBe('9100');
+  });
+
+  test('guards the port Telegraf serves and the pool the worker gives its containers', () => {
+    const [listen, network] = render([
+      { vars: SETTINGS, expr: '{{ telegraf_prometheus_listen }}' },
+      { vars: SETTINGS, expr: '{{ build_isolation_network }}' },
+    ]);
+    expect(listen).toBe(`:${conf(SETTINGS).METRICS_PORT}`);
+    expect(envFile(SETTINGS).CONCOURSE_CONTAINERD_NETWORK_POOL).toBe(network);
+    expect(envFile({ ...SETTINGS, ew_worker_runtime: 'guardian' }).CONCOURSE_GARDEN_NETWORK_POOL).toBe(
+      network,
+    );
+  });
+
+  test('the runtime also refuses the metadata service to containers, unless builds may use the role', () => {
+    expect(envFile(SETTINGS).CONCOURSE_CONTAINERD_RESTRICTED_NETWORK).toBe('169.254.169.254/32');
+    expect(envFile({ ...SETTINGS, ew_worker_runtime: 'guardian' }).CONCOURSE_GARDEN_DENY_NETWORK).toBe(
+      '169.254.169.254/32',
+    );
+    const optedIn = envFile({ ...SETTINGS, ew_builds_use_instance_role: 'true' });
+    expect(optedIn.CONCOURSE_CONTAINERD_RESTRICTED_NETWORK).toBeUndefined();
+  });
+
+  test('the unit applies the rules before the network and the worker, and the worker requires it', () => {
+    const unit = renderOne({
+      vars: SETTINGS,
+      template: 'roles/build_isolation/templates/build-firewall.service.j2',
+    });
+    expect(unit).toMatch(/^Before=network-pre\.target concourse-worker\.service$/m);
+    expect(unit).toMatch(
+      /^ExecStart=\/usr\/local\/sbin\/external-worker-build-firewall \/etc\/external-worker\/build-firewall\.conf$/m,
+    );
+    expect(unit).toMatch(/^Type=oneshot$/m);
+    expect(unit).toMatch(/^RequiredBy=concourse-worker\.service$/m);
   });
 });

@@ -11,8 +11,8 @@ export interface ToolResult {
 }
 
 /**
- * Runs an offline check tool. A missing tool fails the test (CI installs them with apt, see .ci/run);
- * a non-zero exit fails it with the tool's whole output.
+ * Runs an offline check tool. A missing tool fails the test (`npm test` installs the tools first, see
+ * scripts/test-prerequisites.sh); a non-zero exit fails it with the tool's whole output.
  */
 export function runTool(command: string, args: string[], options: { cwd?: string; input?: string } = {}) {
   const result = spawnSync(command, args, {
@@ -24,7 +24,7 @@ export function runTool(command: string, args: string[], options: { cwd?: string
   });
   if (result.error) {
     throw new Error(
-      `${command} could not run (${result.error.message}); install it: apt-get install shellcheck yamllint ansible-core ansible-lint packer bats python3-jinja2 jq`,
+      `${command} could not run (${result.error.message}); install the test tools: bash scripts/test-prerequisites.sh`,
     );
   }
   return { status: result.status ?? -1, output: `${result.stdout}${result.stderr}` };

@@ -1,5 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { synth } from '../support/stack';
@@ -75,57 +75,6 @@ describe('security group', () => {
   });
 });
 
-describe('instance role', () => {
-  const roles = defaults.template.findResources('AWS::IAM::Role', {
-    Properties: {
-      AssumeRolePolicyDocument: {
-        Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })],
-      },
-    },
-  });
-  const [roleId] = Object.keys(roles);
-  const policy = Object.values(
-    defaults.template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }),
-  )[0] as { Properties: { PolicyDocument: { Statement: Json[] } } };
-  const statements = policy.Properties.PolicyDocument.Statement;
-
-  test('SSM managed instance core, nothing broader', () => {
-    const role = roles[roleId as string] as { Properties: { ManagedPolicyArns: unknown[] } };
-    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('AmazonSSMManagedInstanceCore');
-    expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
-  });
-
-  test('logs only to the workers log group, the worker key only, ECR pull, the playbook read', () => {
-    const bySid = Object.fromEntries(statements.map((s) => [s.Sid ?? JSON.stringify(s.Action), s]));
-    expect(bySid.ShipWorkerLogs?.Resource).toEqual([
-      { 'Fn::GetAtt': [expect.stringMatching(/^FleetWorkerLogs/), 'Arn'] },
-      {
-        'Fn::Join': [
-          '',
-          [{ 'Fn::GetAtt': [expect.stringMatching(/^FleetWorkerLogs/), 'Arn'] }, ':log-stream:*'],
-        ],
-      },
-    ]);
-    expect(bySid.ReadWorkerKey).toMatchObject({ Action: 'ssm:GetParameter' });
-    expect(JSON.stringify(bySid.ReadWorkerKey?.Resource)).toContain(
-      ':parameter/external-worker/prod/worker-key',
-    );
-    expect([bySid.EcrPull?.Action].flat().sort()).toEqual([
-      'ecr:BatchCheckLayerAvailability',
-      'ecr:BatchGetImage',
-      'ecr:GetDownloadUrlForLayer',
-    ]);
-    const actions = statements.flatMap((s) => [s.Action].flat() as string[]);
-    expect(actions.filter((a) => a.endsWith('*') && !a.startsWith('s3:'))).toEqual([]);
-    expect(actions).not.toContain('ssm:GetParameters');
-  });
-
-  test('a custom worker key parameter is the one readable', () => {
-    const { template } = synth({ workerKeyParameter: '/ci/secret/key' });
-    expect(JSON.stringify(template.toJSON())).toContain(':parameter/ci/secret/key');
-  });
-});
-
 describe('launch template', () => {
   test('spot one-time at the max price by default, none with on-demand', () => {
     expect(launchTemplateData(defaults.template).InstanceMarketOptions).toEqual({
@@ -137,9 +86,15 @@ describe('launch template', () => {
     expect(launchTemplateData(ondemand).InstanceType).toBe('c5d.2xlarge');
   });
 
-  test('IMDSv2 required, hop limit 2, encrypted gp3 root and data volumes, instance stores', () => {
+  test('IMDSv2 required, hop limit 1, encrypted gp3 root and data volumes, instance stores', () => {
     const data = launchTemplateData(synth({ rootVolumeSize: 30, dataVolumeSize: 200 }).template);
-    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(data.MetadataOptions).toEqual({
+      HttpTokens: 'required',
+      HttpPutResponseHopLimit: 1,
+      HttpEndpoint: 'enabled',
+      HttpProtocolIpv6: 'disabled',
+      InstanceMetadataTags: 'enabled',
+    });
     const mappings = data.BlockDeviceMappings as Json[];
     expect(mappings[0]).toEqual({
       DeviceName: '/dev/xvda',
@@ -154,6 +109,15 @@ describe('launch template', () => {
     );
     expect(data.EbsOptimized).toBe(true);
     expect(launchTemplateData(synth({ ebsOptimized: false }).template).EbsOptimized).toBe(false);
+  });
+
+  test('builds reach the metadata service (hop limit 2) only with buildsUseInstanceRole', () => {
+    const data = launchTemplateData(synth({ buildsUseInstanceRole: 'true' }).template);
+    expect(data.MetadataOptions).toMatchObject({ HttpTokens: 'required', HttpPutResponseHopLimit: 2 });
+    expect(userData(synth({ buildsUseInstanceRole: true }).template)).toContain(
+      "EW_BUILDS_USE_INSTANCE_ROLE='true'",
+    );
+    expect(userData(defaults.template)).toContain("EW_BUILDS_USE_INSTANCE_ROLE='false'");
   });
 
   test('a key pair only when keyPairName is set', () => {
@@ -241,12 +205,13 @@ describe('which AMI', () => {
   });
 
   test('the resolver runs again whenever the launch template or the group changes', () => {
-    const fingerprint = (context: Record<string, unknown>) =>
+    const fingerprint = (context: Record<string, unknown>, fresh = false) =>
       JSON.stringify(
-        (only(synth(context).template, 'Custom::WorkerAmi') as { Fingerprint: unknown }).Fingerprint,
+        (only(synth(context, { fresh }).template, 'Custom::WorkerAmi') as { Fingerprint: unknown })
+          .Fingerprint,
       );
     const base = fingerprint({});
-    expect(fingerprint({})).toBe(base);
+    expect(fingerprint({}, true)).toBe(base);
     expect(fingerprint({ instanceType: 'm5d.2xlarge' })).not.toBe(base);
     expect(fingerprint({ maxSize: 8 })).not.toBe(base);
     expect(base).toContain('{"Ref":"TeamId"}');

@@ -90,6 +90,8 @@ describe('observability', () => {
       Statistic: 'Minimum',
       Period: 300,
       EvaluationPeriods: config.versionLagTolerance / 300,
+      DatapointsToAlarm: config.versionLagTolerance / 300,
+      TreatMissingData: 'missing',
     });
   });
 

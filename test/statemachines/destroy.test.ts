@@ -3,6 +3,8 @@ import {
   AutoScalingClient,
   CancelInstanceRefreshCommand,
   DeleteAutoScalingGroupCommand,
+  ScalingActivityInProgressFault,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
   CloudFormationClient,
@@ -12,9 +14,9 @@ import {
 import { DeleteSnapshotCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DeleteImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { mockClient } from 'aws-sdk-client-mock';
-import { runStateMachine } from '../support/asl-harness';
+import { runStateMachine, tasksNeverFaulted, withFaults } from '../support/asl-harness';
 import { type Moto, startMoto } from '../support/moto';
-import { resetSdkClients } from '../support/sdk-adapter';
+import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 import {
   buildWorld,
   GROUP,
@@ -29,6 +31,12 @@ import {
   WORKER_KEY,
   type World,
 } from './destroy-world';
+
+// Captured before any mock: a call let through reaches moto.
+const realAutoScalingSend = AutoScalingClient.prototype.send as (
+  this: object,
+  command: object,
+) => Promise<unknown>;
 
 // moto has no CloudFormation service roles, Image Builder or instance refresh: those calls are mocked.
 function mocks() {
@@ -197,6 +205,60 @@ describe('destroy state machine', () => {
     );
   });
 
+  test('with no instance refresh running (the usual case), nothing to cancel is not an error', async () => {
+    const run = await destroy({ confirm: STACK });
+    expect([run.status, run.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(stubs.autoscaling.commandCalls(CancelInstanceRefreshCommand)).toHaveLength(1);
+    expect(run.statesEntered).toContain('NoRefreshInProgress');
+    expect(run.output).toMatchObject({ instanceRefresh: { result: 'none in progress' } });
+  });
+
+  test('run twice: the second run finds nothing left and still succeeds', async () => {
+    const first = await destroy({ confirm: STACK });
+    const second = await destroy({ confirm: STACK });
+    expect([first.status, second.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(second.output).toMatchObject({
+      schedules: [{ name: SCHEDULE, result: 'already disabled' }],
+      rules: [{ name: RULE, result: 'already disabled' }],
+      instanceRefresh: { result: 'none in progress' },
+      keptInstances: { instanceIds: [] },
+      images: [],
+      snapshots: [],
+      parameters: { names: [] },
+    });
+    expect(await leftOf(STACK)).toMatchObject({ instances: [], images: [], parameters: [WORKER_KEY] });
+    expect((await leftOf(OTHER)).images).toEqual([world.otherImageId]);
+  });
+
+  test('ScalingActivityInProgress on the scale to zero is retried', async () => {
+    const group = new AutoScalingClient({ region: 'eu-west-1' });
+    stubs.autoscaling
+      .on(UpdateAutoScalingGroupCommand)
+      .rejectsOnce(
+        new ScalingActivityInProgressFault({
+          message: 'Scaling activity 1234 is in progress and blocks this action.',
+          $metadata: {},
+        }),
+      )
+      .callsFake((input) => realAutoScalingSend.call(group, new UpdateAutoScalingGroupCommand(input)));
+    const run = await destroy({ confirm: STACK });
+    expect([run.status, run.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(stubs.autoscaling.commandCalls(UpdateAutoScalingGroupCommand)).toHaveLength(2);
+    expect((await leftOf(STACK)).instances).toEqual([]);
+  });
+
+  test('throttling at the first call of every Task: the same destroy', async () => {
+    const throttle = throttleFirstCallOfEveryState();
+    const run = await withFaults(throttle, () => destroy({ confirm: STACK }));
+    expect([run.status, run.error, run.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(tasksNeverFaulted('destroy', run, throttle.throttled)).toEqual([]);
+    expect(throttle.throttled.length).toBeGreaterThan(15);
+    const left = await leftOf(STACK);
+    expect(left).toMatchObject({ instances: [], images: [], parameters: [WORKER_KEY] });
+    expect(left.snapshots).toEqual(expect.not.arrayContaining(world.imageSnapshotIds));
+    expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(1);
+  });
+
   test('"dryRun": false is a real run', async () => {
     const run = await destroy({ confirm: STACK, dryRun: false });
     expect(run.status).toBe('SUCCEEDED');
@@ -217,7 +279,7 @@ describe('destroy state machine', () => {
     }
     expect(first.status).toBe('FAILED');
     expect(first.error).toBe('Ec2.Ec2Exception');
-    expect(first.cause).toMatch(/^UnauthorizedOperation/);
+    expect(first.cause).toContain('Error Code: UnauthorizedOperation');
     expect(first.sdkCalls.at(-1)).toMatchObject({ service: 'sns', action: 'publish' });
     expect(stubs.cloudformation.commandCalls(DeleteStackCommand)).toHaveLength(0);
     // The AMIs are gone, their snapshots not yet: only the stack tag leads to them now.

@@ -10,7 +10,6 @@ import {
 import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import { logger } from '../../functions/lib/observability';
 import { type LambdaHandler, runStateMachine } from '../support/asl-harness';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients } from '../support/sdk-adapter';
@@ -32,7 +31,6 @@ beforeAll(async () => {
   moto = await startMoto();
   resetSdkClients();
   Object.assign(process.env, RETENTION_ENV);
-  logger.setLogLevel('SILENT');
   retention = (await import('../../functions/ami-retention/handler')).handler as LambdaHandler;
 });
 afterAll(async () => moto.stop());

@@ -9,10 +9,9 @@ import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { resolveCurrentAmi } from '../../functions/current-ami/resolve';
-import { logger } from '../../functions/lib/observability';
-import { type LambdaHandler, runStateMachine } from '../support/asl-harness';
+import { type LambdaHandler, runStateMachine, tasksNeverFaulted, withFaults } from '../support/asl-harness';
 import { type Moto, startMoto } from '../support/moto';
-import { resetSdkClients } from '../support/sdk-adapter';
+import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 import {
   buildWorld,
   CURRENT_AMI_PARAMETER,
@@ -32,11 +31,7 @@ let retention: LambdaHandler;
 beforeAll(async () => {
   moto = await startMoto();
   resetSdkClients();
-  Object.assign(process.env, RETENTION_ENV, {
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
-  logger.setLogLevel('SILENT');
+  Object.assign(process.env, RETENTION_ENV);
   // The handler makes its clients at load: after moto is up.
   retention = (await import('../../functions/ami-retention/handler')).handler as LambdaHandler;
 });
@@ -138,6 +133,28 @@ describe('image-rollout: a new image', () => {
     await expect(
       resolveCurrentAmi({ ssm, ec2: world.ec2 }, { current: CURRENT_AMI_PARAMETER, stock: '/aws/stock' }),
     ).resolves.toEqual({ imageId: world.newAmi, source: 'rollout' });
+  });
+
+  test('throttling at the first call of every Task, the retention included: the same rollout', async () => {
+    const throttle = throttleFirstCallOfEveryState();
+    const execution = await withFaults(throttle, () => run(world.event));
+    expect([execution.status, execution.error, execution.cause]).toEqual(['SUCCEEDED', undefined, undefined]);
+    expect(tasksNeverFaulted('image-rollout', execution, throttle.throttled)).toEqual([]);
+    expect(throttle.throttled).toEqual(
+      expect.arrayContaining([
+        'image-rollout/StartRefreshPlain',
+        'image-rollout/RecordCurrentAmi',
+        'image-rollout/RunRetention',
+      ]),
+    );
+    expect(refreshes.started).toHaveLength(1);
+    expect(await groupVersion()).toBe('2');
+    // Throttled PutParameter is retried: the next deploy resolves the new AMI, not the old one.
+    const { Parameter } = await new SSMClient({}).send(
+      new GetParameterCommand({ Name: CURRENT_AMI_PARAMETER }),
+    );
+    expect(Parameter?.Value).toBe(world.newAmi);
+    expect([...new Set(published(execution))]).toEqual([`${STACK}: new AMI rolled out`]);
   });
 
   test('a group of one launches before it terminates', async () => {

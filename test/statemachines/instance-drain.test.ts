@@ -14,6 +14,7 @@ import {
   InvalidInstanceId,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
+import { tasksNeverFaulted, withFaults } from '../support/asl-harness';
 import { createMotoGroup, type FakeInstance, fakeInstance, throttled } from '../support/lifecycle-fakes';
 import {
   failFirst,
@@ -26,7 +27,7 @@ import {
   steppingClock,
 } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
-import { resetSdkClients } from '../support/sdk-adapter';
+import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 
 const EVENT_TIME = '2026-01-10T18:30:00.000Z';
 const HOOK = 'test-terminate';
@@ -187,6 +188,21 @@ describe('instance-drain', () => {
     expect(run.output).toMatchObject({ outcome: 'retired' });
     expect(world.actions.resultOf(drain.token)).toBe('CONTINUE');
     expect(world.actions.heartbeatsOf(drain.token)).toBeGreaterThanOrEqual(1);
+  });
+
+  test.each([
+    ['retired', (check: number) => check < 10],
+    ['timedOut', () => true],
+  ])('throttling at the first call of every Task (%s): the same drain', async (outcome, workerRunning) => {
+    const drain = await draining(fakeInstance({ workerRunning }));
+    const throttle = throttleFirstCallOfEveryState();
+    const run = await withFaults(throttle, () => drain.run());
+    expect([run.status, run.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(run.output).toMatchObject({ outcome });
+    expect(world.actions.resultOf(drain.token)).toBe('CONTINUE');
+    expect(tasksNeverFaulted('instance-drain', run, throttle.throttled)).toEqual([]);
+    // The retire itself went out: SSM's own throttling error is retried, never taken for "unreachable".
+    expect(drain.agent.scripts()[0]).toBe(RETIRE);
   });
 
   test('a retire that cannot be sent completes at once instead of waiting for nothing', async () => {

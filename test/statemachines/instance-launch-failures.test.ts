@@ -2,15 +2,17 @@ import {
   CompleteLifecycleActionCommand,
   DetachInstancesCommand,
   RecordLifecycleActionHeartbeatCommand,
+  ResourceContentionFault,
 } from '@aws-sdk/client-auto-scaling';
 import { CreateTagsCommand, DescribeInstancesCommand, DescribeTagsCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { GetCommandInvocationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { tasksNeverFaulted, withFaults } from '../support/asl-harness';
 import { groupInstances as membersOf, openLaunchGate, publishedOn } from '../support/launch-gate';
 import { awsError, fakeInstance, throttled } from '../support/lifecycle-fakes';
 import { failFirst, installAgent, type LifecycleWorld } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
-import { resetSdkClients } from '../support/sdk-adapter';
+import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 
 let moto: Moto;
 let world: LifecycleWorld;
@@ -55,6 +57,49 @@ describe('instance-launch: throttling and failures', () => {
     expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
     expect(world.autoscaling.commandCalls(CompleteLifecycleActionCommand as never)).toHaveLength(3);
   });
+
+  test('ResourceContention on CompleteLifecycleAction is retried: the healthy worker is CONTINUEd', async () => {
+    const gate = await launching();
+    installAgent(world, fakeInstance());
+    failFirst(
+      world.autoscaling,
+      CompleteLifecycleActionCommand,
+      new ResourceContentionFault({
+        message: 'You already have a pending update to an Auto Scaling resource.',
+        $metadata: {},
+      }),
+      world.actions.complete as never,
+    );
+    const run = await gate.run();
+    expect([run.status, run.error]).toEqual(['SUCCEEDED', undefined]);
+    expect(run.output).toMatchObject({ outcome: 'healthy' });
+    expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
+    expect(world.autoscaling.commandCalls(CompleteLifecycleActionCommand as never)).toHaveLength(2);
+  });
+
+  test.each([
+    ['healthy', {}, 'healthy', 'CONTINUE'],
+    ['kept', { keeprunning: 'true' }, 'kept', 'CONTINUE'],
+  ])(
+    'throttling at the first call of every Task (%s path): the same decision',
+    async (_, tags, outcome, result) => {
+      const gate = await launching(tags);
+      installAgent(
+        world,
+        fakeInstance(
+          outcome === 'kept'
+            ? { bootStatus: () => ({ status: 'failed', step: 'worker', message: 'x' }) }
+            : {},
+        ),
+      );
+      const throttle = throttleFirstCallOfEveryState();
+      const run = await withFaults(throttle, () => gate.run());
+      expect([run.status, run.error]).toEqual(['SUCCEEDED', undefined]);
+      expect(run.output).toMatchObject({ outcome });
+      expect(world.actions.resultOf(gate.token)).toBe(result);
+      expect(tasksNeverFaulted('instance-launch', run, throttle.throttled)).toEqual([]);
+    },
+  );
 
   test('throttling on every call of the keep path is retried', async () => {
     const gate = await launching({ keeprunning: 'true' });

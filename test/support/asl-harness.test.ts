@@ -78,7 +78,7 @@ describe('local state machine harness', () => {
       override name = 'ResourceContentionFault';
     }
     expect(stepFunctionsErrorName('autoscaling', new ResourceContentionFault('busy'))).toBe(
-      'AutoScaling.ResourceContentionFaultException',
+      'AutoScaling.ResourceContentionException',
     );
     expect(
       stepFunctionsErrorName('ec2', Object.assign(new Error('x'), { name: 'RequestLimitExceeded' })),

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { performSdkTask, type SdkCall } from './sdk-adapter';
+import { type FaultInjector, performSdkTask, SDK_RESOURCE, type SdkCall } from './sdk-adapter';
 
 /**
  * Runs a `statemachines/*.asl.json` file locally: the same `${Placeholder}` substitutions as the
@@ -34,6 +34,11 @@ export interface RunOptions {
    * clock that moves on at each read, so a Wait loop reaches the deadline without waiting.
    */
   clock?: () => Date;
+  /**
+   * Makes chosen calls fail before they go out, as AWS would answer them: every aws-sdk Task and
+   * Lambda invocation is offered (a Lambda one as service `lambda`, action `invoke`).
+   */
+  inject?: FaultInjector;
 }
 
 export interface Execution {
@@ -100,12 +105,16 @@ const LAMBDA_CONTEXT = {
   succeed: () => undefined,
 };
 
+/** The optimized Lambda integration, in any partition. */
+const LAMBDA_INVOKE = /^arn:aws[a-z-]*:states:::lambda:invoke$/;
+
 function lambdaTask(
   state: State,
   lambdas: Record<string, LambdaHandler>,
   calls: Execution['lambdaCalls'],
+  injected: (payload: unknown) => Error | undefined,
 ): (input: unknown) => Promise<unknown> {
-  const integration = state.Resource === 'arn:aws:states:::lambda:invoke';
+  const integration = LAMBDA_INVOKE.test(String(state.Resource));
   return async (input) => {
     const functionArn = integration
       ? String((input as { FunctionName?: string }).FunctionName)
@@ -114,6 +123,8 @@ function lambdaTask(
     const handler = lambdas[functionArn];
     if (!handler) throw new Error(`no local handler for the function ${functionArn}`);
     calls.push({ functionArn, payload });
+    const fault = injected(payload);
+    if (fault) throw fault;
     // A Lambda error reaches Step Functions under the error's name, as Retry and Catch see it.
     const result = await handler(structuredClone(payload), LAMBDA_CONTEXT);
     const output = result === undefined ? null : JSON.parse(JSON.stringify(result));
@@ -121,9 +132,40 @@ function lambdaTask(
   };
 }
 
+let ambientFaults: FaultInjector | undefined;
+
+/**
+ * Runs `body` with `inject` applied to every execution it starts that names no injector itself:
+ * a test's own helpers that start executions need not pass it along.
+ */
+export async function withFaults<T>(inject: FaultInjector, body: () => Promise<T>): Promise<T> {
+  ambientFaults = inject;
+  try {
+    return await body();
+  } finally {
+    ambientFaults = undefined;
+  }
+}
+
+/** The Task states of an execution that ran at least once without having been failed by `inject`. */
+export function tasksNeverFaulted(name: string, execution: Execution, faulted: string[]): string[] {
+  const definition = JSON.parse(readAsl(name).replace(/\$\{[A-Za-z0-9_:]+\}/g, 'x')) as Definition;
+  const tasks = new Set(
+    allStates(definition)
+      .filter(([, s]) => s.Type === 'Task')
+      .map(([n]) => n),
+  );
+  const machine = path.basename(name).replace(/\.asl\.json$/, '');
+  return [...new Set(execution.statesEntered)].filter(
+    (state) => tasks.has(state) && !faulted.includes(`${machine}/${state}`),
+  );
+}
+
 export async function runStateMachine(name: string, input: unknown, options: RunOptions): Promise<Execution> {
+  const inject = options.inject ?? ambientFaults;
   const text = substitute(readAsl(name), options.substitutions);
   const definition = JSON.parse(text) as Definition;
+  const machineName = path.basename(name).replace(/\.asl\.json$/, '');
   const sdkCalls: SdkCall[] = [];
   const lambdaCalls: Execution['lambdaCalls'] = [];
   const taskResourceLocalHandlers: Record<string, (input: Json) => Promise<Json>> = {};
@@ -137,11 +179,19 @@ export async function runStateMachine(name: string, input: unknown, options: Run
     const override = options.taskOverrides?.[stateName];
     const resource = String(state.Resource);
     let run: (input: unknown) => unknown;
+    const context = { stateMachine: machineName, state: stateName, inject };
     if (override) run = override;
-    else if (resource.startsWith('arn:aws:states:::aws-sdk:'))
-      run = (i) => performSdkTask(resource, i, sdkCalls);
-    else if (resource.startsWith('arn:aws:lambda:') || resource === 'arn:aws:states:::lambda:invoke') {
-      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls);
+    else if (SDK_RESOURCE.test(resource)) run = (i) => performSdkTask(resource, i, sdkCalls, context);
+    else if (/^arn:aws[a-z-]*:lambda:/.test(resource) || LAMBDA_INVOKE.test(resource)) {
+      const injected = (parameters: unknown) =>
+        inject?.({
+          stateMachine: machineName,
+          state: stateName,
+          service: 'lambda',
+          action: 'invoke',
+          parameters,
+        });
+      run = lambdaTask(state, options.lambdas ?? {}, lambdaCalls, injected);
     } else throw new Error(`state ${stateName}: no local way to run ${resource}`);
     taskResourceLocalHandlers[stateName] = async (taskInput) => (await run(taskInput)) as Json;
   }

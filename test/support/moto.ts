@@ -21,8 +21,12 @@ async function freePort(): Promise<number> {
   });
 }
 
+// A hang guard, not a speed budget: a loaded machine may take a minute to start moto. Below
+// jest's own guard (jest.config.js), so that the process is ended here, not left behind.
+const START_GUARD_MS = 5 * 60_000;
+
 async function waitUntilUp(endpoint: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + START_GUARD_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}`);
     try {
@@ -33,7 +37,7 @@ async function waitUntilUp(endpoint: string, child: ChildProcess): Promise<void>
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error('moto_server did not start within 20 s');
+  throw new Error(`moto_server did not answer within ${START_GUARD_MS / 60_000} minutes`);
 }
 
 /**
@@ -44,7 +48,17 @@ export async function startMoto(region = 'eu-west-1'): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-  await waitUntilUp(endpoint, child);
+  const spawnFailure = new Promise<never>((_, reject) =>
+    child.once('error', (error) =>
+      reject(new Error(`moto_server could not start (${error.message}); see scripts/test-prerequisites.sh`)),
+    ),
+  );
+  try {
+    await Promise.race([waitUntilUp(endpoint, child), spawnFailure]);
+  } catch (error) {
+    child.kill('SIGTERM');
+    throw error;
+  }
   Object.assign(process.env, {
     AWS_ENDPOINT_URL: endpoint,
     AWS_ACCESS_KEY_ID: 'testing',

@@ -6,10 +6,9 @@ import {
   EC2Client,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
-import { logger } from '../../../functions/lib/observability';
 import type { LambdaHandler } from '../../support/asl-harness';
-import { captureStdout } from '../../support/emf';
 import { type Moto, startMoto } from '../../support/moto';
+import { output } from '../../support/output';
 
 let moto: Moto;
 let handler: LambdaHandler;
@@ -39,7 +38,6 @@ beforeAll(async () => {
     AMI_RETENTION: '1',
     CURRENT_AMI_PARAMETER: '/ew/h/current-ami',
   });
-  logger.setLogLevel('SILENT');
   handler = (await import('../../../functions/ami-retention/handler')).handler as LambdaHandler;
 });
 afterAll(async () => moto.stop());
@@ -83,20 +81,19 @@ describe('ami-retention handler', () => {
     expect(dry.dryRun).toBe(true);
     expect(dry.kept).toHaveLength(1);
     expect(dry.deleted).toHaveLength(1);
-    const captured = captureStdout();
-    let real: { deleted: unknown[]; keptVersions: unknown[]; prunedVersions: unknown[] };
-    try {
-      real = (await handler({ source: 'schedule' }, context)) as typeof real;
-    } finally {
-      captured.restore();
-    }
+    output.clear();
+    const real = (await handler({ source: 'schedule' }, context)) as {
+      deleted: unknown[];
+      keptVersions: unknown[];
+      prunedVersions: unknown[];
+    };
     expect(real.deleted).toEqual(dry.deleted);
     expect(real.prunedVersions).toEqual([]);
     expect(real.keptVersions).toEqual([
       { version: 2, reason: 'latest' },
       { version: 1, reason: 'default' },
     ]);
-    expect(captured.metrics()).toMatchObject({
+    expect(output.metrics()).toMatchObject({
       AmisDeleted: [1],
       SnapshotsDeleted: [1],
       LaunchTemplateVersionsDeleted: [0],

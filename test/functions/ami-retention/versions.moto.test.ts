@@ -18,7 +18,6 @@ import { DeleteImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebui
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention, type RetentionClients } from '../../../functions/ami-retention/retention';
-import { logger } from '../../../functions/lib/observability';
 import { type Moto, startMoto } from '../../support/moto';
 import { type Built, buildImage, remainingImages, withVersionDeletes } from './moto-fleet';
 
@@ -29,7 +28,6 @@ let clients: RetentionClients;
 let imagebuilder: ReturnType<typeof mockClient>;
 beforeAll(async () => {
   moto = await startMoto();
-  logger.setLogLevel('SILENT');
   ec2 = new EC2Client({});
   autoscaling = new AutoScalingClient({});
   imagebuilder = mockClient(ImagebuilderClient);

@@ -6,7 +6,6 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { resolveCurrentAmi } from '../../../functions/current-ami/resolve';
-import { logger } from '../../../functions/lib/observability';
 import { type Moto, startMoto } from '../../support/moto';
 
 const CURRENT = '/ew/test/current-ami';
@@ -19,7 +18,6 @@ beforeAll(async () => {
   moto = await startMoto();
   ec2 = new EC2Client({});
   ssm = new SSMClient({});
-  logger.setLogLevel('SILENT');
 });
 afterAll(async () => moto.stop());
 beforeEach(async () => moto.reset());

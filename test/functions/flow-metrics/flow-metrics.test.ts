@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { flowMetricNames, measure } from '../../../functions/flow-metrics/outcomes';
-import { type Captured, captureStdout } from '../../support/emf';
+import { output } from '../../support/output';
 
 const LAUNCH = 'arn:aws:states:eu-west-1:123456789012:stateMachine:launch';
 const ROLLOUT = 'arn:aws:states:eu-west-1:123456789012:stateMachine:rollout';
@@ -35,16 +35,10 @@ function ended(stateMachineArn: string, status: string, output?: unknown, error?
 }
 
 describe('flow metrics', () => {
-  let captured: Captured;
-  beforeEach(() => {
-    captured = captureStdout();
-  });
-  afterEach(() => captured.restore());
-
   const run = async (event: unknown) => {
     const { handler } = await import('../../../functions/flow-metrics/handler');
     await handler(event, context);
-    return captured.metrics();
+    return output.metrics();
   };
 
   test('a healthy launch counts LaunchHealthy and its duration', async () => {
@@ -63,16 +57,16 @@ describe('flow metrics', () => {
 
   test('metrics carry the dimensions the dashboard and the alarms use', async () => {
     await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'kept' }));
-    const doc = captured.lines().find((line) => 'LaunchKept' in line) as {
-      _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> };
-      service: string;
-      Stack: string;
-    };
-    expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({
-      Namespace: 'ExternalWorker',
-      Dimensions: [['service', 'Stack']],
+    expect(output).toHaveEmittedEMFWith({
+      LaunchKept: 1,
+      service: 'external-worker',
+      Stack: 'external-worker-prod',
+      _aws: expect.objectContaining({
+        CloudWatchMetrics: [
+          expect.objectContaining({ Namespace: 'ExternalWorker', Dimensions: [['service', 'Stack']] }),
+        ],
+      }),
     });
-    expect(doc).toMatchObject({ service: 'external-worker', Stack: 'external-worker-prod' });
   });
 
   test('running executions and other state machines record nothing', () => {

@@ -6,9 +6,9 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { metrics } from '../../../functions/lib/observability';
 import { checkVersion, RETRY_INTERVAL_MS } from '../../../functions/version-check/check';
 import { type Moto, startMoto } from '../../support/moto';
+import { output } from '../../support/output';
 import {
   BUILD_VERSION_PARAMETER,
-  captureOutput,
   createClients,
   options,
   readParameter,
@@ -20,7 +20,6 @@ import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
 let moto: Moto;
 let server: SchedulerServer;
 let clients: ReturnType<typeof createClients>;
-let stdout: ReturnType<typeof captureOutput>;
 
 beforeAll(async () => {
   moto = await startMoto();
@@ -36,9 +35,7 @@ beforeEach(async () => {
   clients.reset();
   server.answer = { kind: 'version', version: '7.11.2' };
   metrics.clearMetrics();
-  stdout = captureOutput();
 });
-afterEach(() => stdout.restore());
 
 const T0 = new Date('2026-03-01T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -48,7 +45,7 @@ const check = (extra: Parameters<typeof options>[1] = {}) =>
 /** Flushes the stored metrics and returns what was printed. */
 const printed = () => {
   metrics.publishStoredMetrics();
-  return stdout.text();
+  return output;
 };
 
 describe('a new scheduler version', () => {
@@ -81,7 +78,7 @@ describe('a new scheduler version', () => {
       failures: 0,
       notified: false,
     });
-    expect(printed()).toContain('"BuildStarted"');
+    expect(printed()).toHaveEmittedMetric('BuildStarted');
   });
 
   test('the same version again changes nothing', async () => {
@@ -120,7 +117,7 @@ describe('a new scheduler version', () => {
     clients.ib.on(StartImagePipelineExecutionCommand).rejectsOnce(new Error('ThrottlingException'));
     await expect(check()).rejects.toMatchObject({ name: 'UpstreamError' });
     expect(await readParameter(clients.ssm, STATE_PARAMETER)).toBeUndefined();
-    expect(printed()).toContain('"BuildStartFailed"');
+    expect(printed()).toHaveEmittedMetric('BuildStartFailed');
 
     clients.reset();
     const outcome = await check({ now: at(300_000) });
@@ -137,7 +134,7 @@ describe('a new scheduler version', () => {
     const [first, second] = starts().map((call) => call.args[0].input.clientToken);
     expect(first).not.toBe(second);
     expect((await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value).toBe('7.12.0');
-    expect(printed()).toContain('"SchedulerVersionChanged"');
+    expect(printed()).toHaveEmittedMetric('SchedulerVersionChanged');
   });
 });
 
@@ -146,12 +143,11 @@ describe('a pinned version', () => {
     const pinned = { workerVersion: '7.10.0' };
     expect(await check(pinned)).toMatchObject({ action: 'started', version: '7.10.0' });
     expect((await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value).toBe('7.10.0');
-    stdout.clear();
+    output.clear();
     expect(await check({ ...pinned, now: at(300_000) })).toEqual({ action: 'building', version: '7.10.0' });
     expect(starts()).toHaveLength(1);
-    const output = printed();
-    expect(output).toContain('"VersionDrift"');
-    expect(output).toContain('not rebuilding');
+    expect(printed()).toHaveEmittedMetric('VersionDrift');
+    expect(output).toHaveLogged({ level: 'WARN', message: expect.stringContaining('not rebuilding') });
   });
 });
 
@@ -165,7 +161,7 @@ describe('failed builds', () => {
     await fail(await check());
     expect(await check({ now: at(60_000) })).toMatchObject({ action: 'waiting' });
     expect(await readStateParameter(clients.ssm)).toMatchObject({ failures: 1, build: 'failed' });
-    expect(printed()).toContain('"BuildFailed"');
+    expect(printed()).toHaveEmittedMetric('BuildFailed');
     expect(await check({ now: at(60_000 + RETRY_INTERVAL_MS - 1) })).toMatchObject({ action: 'waiting' });
     expect(starts()).toHaveLength(1);
 
@@ -188,7 +184,7 @@ describe('failed builds', () => {
     expect(published).toHaveLength(1);
     expect(published[0]?.args[0].input).toMatchObject({ TopicArn: options('').topicArn });
     expect(published[0]?.args[0].input.Message).toContain('7.11.2');
-    expect(printed()).toContain('"BuildRetriesExhausted"');
+    expect(printed()).toHaveEmittedMetric('BuildRetriesExhausted');
   });
 
   test('after the stop, a new scheduler version builds again', async () => {
@@ -231,14 +227,7 @@ describe('failed builds', () => {
 
 describe('whether the fleet runs the version it should', () => {
   /** The gauge of the last check (the output accumulates over the test). */
-  const lag = () =>
-    printed()
-      .split('\n')
-      .filter((line) => line.includes('"FleetVersionBehind"'))
-      .flatMap((line) =>
-        [(JSON.parse(line) as { FleetVersionBehind: number | number[] }).FleetVersionBehind].flat(),
-      )
-      .at(-1);
+  const lag = () => printed().metrics().FleetVersionBehind?.at(-1);
 
   async function rolledOut(imageArn: string) {
     const { EC2Client, RegisterImageCommand, CreateTagsCommand } = await import('@aws-sdk/client-ec2');
@@ -290,6 +279,33 @@ describe('whether the fleet runs the version it should', () => {
     await rolledOut(imageArn);
     server.answer = { kind: 'version', version: '7.12.0' };
     await check({ now: at(120_000) });
+    expect(lag()).toBe(1);
+  });
+
+  test('a bad scheduler answer keeps counting the lag instead of resetting it', async () => {
+    await check();
+    server.answer = { kind: 'status', status: 503 };
+    expect((await check({ now: at(60_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(1);
+    server.answer = { kind: 'text', body: 'maintenance' };
+    expect((await check({ now: at(120_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(1);
+  });
+
+  test('a bad answer once the fleet is current leaves it current (measured against the last known version)', async () => {
+    await check();
+    const imageArn = (await readStateParameter(clients.ssm))?.imageBuildVersionArn as string;
+    clients.statuses.set(imageArn, { status: 'AVAILABLE', created: T0.toISOString() });
+    await check({ now: at(60_000) });
+    await rolledOut(imageArn);
+    server.answer = { kind: 'status', status: 502 };
+    expect((await check({ now: at(120_000) })).action).toBe('bad-answer');
+    expect(lag()).toBe(0);
+  });
+
+  test('a build that does not start still counts the lag', async () => {
+    clients.ib.on(StartImagePipelineExecutionCommand).rejects(new Error('ServiceUnavailableException'));
+    await expect(check()).rejects.toThrow('did not start');
     expect(lag()).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import type { Context } from 'aws-lambda';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { type Moto, startMoto } from '../../support/moto';
-import { captureOutput } from './harness';
+import { output } from '../../support/output';
 import { type SchedulerServer, startSchedulerServer } from './scheduler-server';
 
 const VALID_ENV = {
@@ -46,7 +46,6 @@ describe('version-check handler', () => {
 
   test('an invocation by the schedule checks the version with the configured resources', async () => {
     let imagebuilder: AwsClientStub<ImagebuilderClient> | undefined;
-    const output = captureOutput();
     try {
       const loaded = coldStart({ ...VALID_ENV, SCHEDULER_API_ADDRESS: server.address }, () => {
         // The SDK module of this cold start, not the test file's own copy.
@@ -67,9 +66,8 @@ describe('version-check handler', () => {
         imagePipelineArn: VALID_ENV.IMAGE_PIPELINE_ARN,
       });
       // The middleware flushed the metrics of the invocation.
-      expect(output.text()).toContain('"BuildStarted"');
+      expect(output).toHaveEmittedMetric('BuildStarted');
     } finally {
-      output.restore();
       imagebuilder?.restore();
     }
   });

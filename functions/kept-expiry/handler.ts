@@ -1,0 +1,37 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { ec2 } from '../lib/aws/ec2';
+import { sns } from '../lib/aws/sns';
+import { envVar, readEnv } from '../lib/env';
+import { lambdaHandler } from '../lib/handler';
+import { METRIC } from '../lib/metric-names';
+import { logger, metrics } from '../lib/observability';
+import { expireKeptInstances, throwOnFailure } from './expiry';
+
+const env = readEnv({
+  STACK_NAME: envVar.text(),
+  TOPIC_ARN: envVar.arn(),
+  KEPT_INSTANCE_TTL_SECONDS: envVar.positiveInt(),
+});
+
+/** Invoked by its schedule; the event carries nothing it needs, so it is not read. */
+export const handler = lambdaHandler(async (_event: unknown, _context: Context) => {
+  logger.appendKeys({ stack: env.STACK_NAME });
+  const result = await expireKeptInstances(
+    { ec2, sns },
+    {
+      stackName: env.STACK_NAME,
+      topicArn: env.TOPIC_ARN,
+      ttlSeconds: env.KEPT_INSTANCE_TTL_SECONDS,
+      now: new Date(),
+    },
+  );
+  const count = (action: string) => result.instances.filter((i) => i.action === action).length;
+  metrics.addMetric(METRIC.keptInstances, MetricUnit.Count, result.instances.length - count('terminated'));
+  metrics.addMetric(METRIC.keptInstancesExpired, MetricUnit.Count, result.expired);
+  metrics.addMetric(METRIC.keptInstancesWarned, MetricUnit.Count, count('warned'));
+  metrics.addMetric(METRIC.keptInstancesTerminated, MetricUnit.Count, count('terminated'));
+  logger.info('kept instance expiry done', { instances: result.instances, expired: result.expired });
+  throwOnFailure(result);
+  return result;
+});

@@ -1,0 +1,59 @@
+/**
+ * Names shared by the stack (infra/), its functions and state machines, and the operator CLI
+ * (cli/): tags, run-time parameter names, the worker's commands and the stack outputs. Plain
+ * constants only, so that the CLI can import them without the CDK.
+ */
+
+/** Tags the control plane reads or writes at run time. */
+export const TAG = {
+  /** On every resource of the stack, and on what its functions create (AMIs, instances). */
+  stack: 'external-worker:stack',
+  /** On an instance kept for debugging, out of the group: why it was kept. */
+  kept: 'external-worker:kept',
+  /** On a kept instance: when it was kept (ISO-8601). */
+  keptSince: 'external-worker:kept-since',
+  /** On a kept instance whose stay is bounded: when it is ended (ISO-8601). */
+  keptUntil: 'external-worker:kept-until',
+  /** On a kept instance: the kept-until its end was announced for (the warning is sent once). */
+  keptWarned: 'external-worker:kept-warned',
+  /** On an instance (or its group): keep it for debugging if its boot fails. */
+  keepRunning: 'keeprunning',
+  /** On an AMI whose rollout failed: never rolled out again automatically. */
+  badAmi: 'external-worker:bad',
+  /** On an AMI the rollout rolled out: the Image Builder image it came from. */
+  image: 'external-worker:image',
+  /** Set by Image Builder on the AMIs it distributes: the image build version ARN. */
+  imageBuilder: 'Ec2ImageBuilderArn',
+  /** Set by EC2 on every instance launched from a launch template. */
+  launchTemplateVersion: 'aws:ec2launchtemplate:version',
+} as const;
+
+/** Names (under `/<project>/<env>`) of the SSM parameters the control plane writes at run time. */
+export const RUNTIME_PARAMETER = {
+  currentAmi: 'current-ami',
+  versionState: 'version-state',
+  buildVersion: 'build-version',
+} as const;
+
+/** On the worker image: retires the Concourse worker (SIGUSR2) and returns at once. */
+export const RETIRE_COMMAND = '/usr/local/sbin/external-worker-retire';
+
+/** Keys of the stack outputs: what an operator (and the CLI) finds the fleet's resources by. */
+export const OUTPUT = {
+  securityGroupId: 'WorkersSecurityGroupId',
+  groupName: 'AutoScalingGroupName',
+  launchTemplateId: 'LaunchTemplateId',
+  logGroup: 'WorkerLogGroup',
+  topicArn: 'NotificationTopicArn',
+  imagePipelineArn: 'ImagePipelineArn',
+  versionStateParameter: 'VersionStateParameter',
+  currentAmiParameter: 'CurrentAmiParameter',
+  schedulerApiAddress: 'SchedulerApiAddress',
+  retentionFunctionName: 'RetentionFunctionName',
+  rolloutStateMachineArn: 'ImageRolloutStateMachineArn',
+  launchStateMachineArn: 'LaunchStateMachineArn',
+  drainStateMachineArn: 'DrainStateMachineArn',
+  destroyStateMachineArn: 'DestroyStateMachineArn',
+  alarmNames: 'AlarmNames',
+  keptInstanceTag: 'KeptInstanceTag',
+} as const;

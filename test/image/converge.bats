@@ -1,0 +1,408 @@
+#!/usr/bin/env bats
+# The worker image converged for real, as the original stack's molecule tests did: ansible/build.yml
+# run through the chroot connection into a Debian 12 root made with debootstrap, every download
+# served on 127.0.0.1 by stand-ins reached through the playbook's own variables, then checked; a
+# second run must change nothing; then the boot script runs inside with stand-ins for the instance
+# metadata (IMDSv2) and SSM (moto). Root only (chroot, debootstrap): `npm run test:image`.
+#
+# The root shares the host's kernel: the commands that would change it (sysctl, modprobe) are
+# stand-ins in /usr/local/sbin of the root that record their calls, and the plays run in a UTS
+# namespace of their own so that naming the instance does not rename the host.
+
+bats_require_minimum_version 1.5.0
+
+REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+ANSIBLE_DIR="$REPO/ansible"
+COMPONENT="$REPO/infra/image/worker-component.yml"
+UNITS="concourse-worker fluentd telegraf amazon-ssm-agent rsyslog"
+KEY_PARAMETER=/external-worker/prod/worker-key
+
+pinned() {
+  python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$ANSIBLE_DIR/roles/$1/defaults/main.yml" "$2"
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for() {
+  for _ in $(seq 100); do
+    [ -e "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "$2 did not start" >&2
+  return 1
+}
+
+clean_env() {
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"
+}
+
+# build.yml into the root, through the chroot connection (the play says `connection: local`: the
+# connection variables override it).
+converge() {
+  clean_env ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_PIPELINING=1 \
+    unshare --uts ansible-playbook -i localhost, "$ANSIBLE_DIR/build.yml" \
+    -e ansible_connection=community.general.chroot -e "ansible_host=$ROOT" \
+    -e ansible_python_interpreter=/usr/bin/python3 -e "@$VARS"
+}
+
+# One role of the build play against the converged root, with changed variables.
+role_play() {
+  local role=$1
+  shift
+  printf -- '---\n- name: Only %s\n  hosts: localhost\n  become: true\n  roles: [%s]\n' "$role" "$role" >"$WORK/$role.yml"
+  clean_env ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PIPELINING=1 "ANSIBLE_ROLES_PATH=$ANSIBLE_DIR/roles" \
+    unshare --uts ansible-playbook -i localhost, "$WORK/$role.yml" \
+    -e ansible_connection=community.general.chroot -e "ansible_host=$ROOT" \
+    -e ansible_python_interpreter=/usr/bin/python3 -e "@$VARS" "$@"
+}
+
+in_root() {
+  clean_env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "EW_TEST_SSM_ENDPOINT=$SSM" \
+    unshare --uts chroot "$ROOT" "$@"
+}
+
+stand_in_commands() {
+  local name
+  for name in sysctl modprobe; do
+    printf '#!/bin/sh\n# test stand-in: the root shares the host kernel\necho "%s $*" >>/var/log/stand-in-calls.log\n' \
+      "$name" >"$ROOT/usr/local/sbin/$name"
+    chmod 0755 "$ROOT/usr/local/sbin/$name"
+  done
+  # The real AWS CLI, pointed at the SSM stand-in.
+  # shellcheck disable=SC2016 # expanded by the wrapper
+  printf '#!/bin/sh\nexec /usr/bin/aws --endpoint-url "$EW_TEST_SSM_ENDPOINT" "$@"\n' >"$ROOT/usr/local/bin/aws"
+  chmod 0755 "$ROOT/usr/local/bin/aws"
+}
+
+setup_file() {
+  if [ "$(id -u)" != 0 ]; then
+    export IMAGE_SKIP="needs root"
+    echo "# skipped: the image converge test needs root (debootstrap, chroot); .ci/run runs it as root" >&3
+    return 0
+  fi
+  load root.bash
+  load artifacts.bash
+  local cached
+  cached=$(cached_root "$ANSIBLE_DIR")
+  export WORK ROOT FILES STATE VARS PORT SSM BASE
+  WORK=$(mktemp -d /var/tmp/external-worker-image.XXXXXX)
+  ROOT="$WORK/root" FILES="$WORK/files" STATE="$WORK/state" VARS="$WORK/build-vars.json"
+  mkdir -p "$FILES" "$STATE" "$ROOT" "$WORK/upper" "$WORK/overlay"
+  # The run writes to an overlay: the cached root stays as debootstrap left it. A copy where the
+  # kernel has no overlayfs.
+  mount -t overlay overlay -o "lowerdir=$cached,upperdir=$WORK/upper,workdir=$WORK/overlay" "$ROOT" 2>/dev/null ||
+    cp -a "$cached/." "$ROOT"
+  mount -t proc proc "$ROOT/proc"
+  stand_in_commands
+
+  PORT=$(free_port)
+  python3 "$BATS_TEST_DIRNAME/standins.py" "$PORT" "$FILES" "$STATE" 3>&- &
+  echo $! >"$STATE/standins.pid"
+  local ssm_port
+  ssm_port=$(free_port)
+  SSM="http://127.0.0.1:$ssm_port"
+  moto_server -H 127.0.0.1 -p "$ssm_port" >"$STATE/moto.log" 2>&1 3>&- &
+  echo $! >"$STATE/moto.pid"
+  wait_for "$STATE/standins.ready" "the stand-in server"
+
+  export TELEGRAF_VERSION
+  TELEGRAF_VERSION=$(pinned telegraf telegraf_version)
+  export SSM_AGENT_VERSION
+  SSM_AGENT_VERSION=$(pinned ssm_agent ssm_agent_version)
+  export FLUENTD_VERSION
+  FLUENTD_VERSION=$(pinned fluentd fluentd_version)
+  export PLUGIN_VERSION
+  PLUGIN_VERSION=$(pinned fluentd fluentd_cloudwatch_plugin_version)
+  export SIGDUMP_VERSION
+  SIGDUMP_VERSION=$(python3 -c 'import sys, yaml
+print(next(g["version"] for g in yaml.safe_load(open(sys.argv[1]))["fluentd_gems"] if g["name"] == "sigdump"))' \
+    "$ANSIBLE_DIR/roles/fluentd/defaults/main.yml")
+  BASE="http://127.0.0.1:$PORT/files"
+  build_artifacts "$FILES" "$ROOT" "$BASE" "$VARS"
+
+  converge >"$STATE/converge-1.log" 2>&1 || {
+    tail -n 40 "$STATE/converge-1.log" >&2
+    return 1
+  }
+  cp "$ROOT/var/log/stand-in-calls.log" "$STATE/calls-1.log"
+  cp "$STATE/requests.log" "$STATE/requests-1.log"
+  converge >"$STATE/converge-2.log" 2>&1 || {
+    tail -n 40 "$STATE/converge-2.log" >&2
+    return 1
+  }
+}
+
+setup() {
+  [ -z "${IMAGE_SKIP:-}" ] || skip "$IMAGE_SKIP"
+}
+
+teardown_file() {
+  [ -n "${WORK:-}" ] || return 0
+  local pid
+  for pid in "$STATE/standins.pid" "$STATE/moto.pid"; do
+    [ -e "$pid" ] && kill "$(cat "$pid")" 2>/dev/null
+  done
+  mountpoint -q "$ROOT/proc" && umount "$ROOT/proc"
+  mountpoint -q "$ROOT" && umount "$ROOT"
+  if [ -n "${EW_IMAGE_KEEP:-}" ]; then
+    echo "# kept $WORK" >&3
+  else
+    rm -rf --one-file-system "$WORK"
+  fi
+}
+
+@test "the build play completes" {
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=[1-9][0-9]* +unreachable=0 +failed=0' "$STATE/converge-1.log"
+}
+
+@test "a second run changes nothing" {
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0' "$STATE/converge-2.log" || {
+    grep -B2 '^changed:' "$STATE/converge-2.log"
+    false
+  }
+}
+
+@test "every download came from the stand-ins, through the playbook's variables" {
+  local log="$STATE/requests-1.log"
+  grep -q "^GET /files/concourse/v7.11.2/concourse-7.11.2-linux-amd64.tgz$" "$log"
+  grep -q "^GET /files/influxdata/influxdata-archive.key$" "$log"
+  grep -q "^GET /files/influxdata/debian/dists/stable/InRelease$" "$log"
+  grep -q "^GET /files/influxdata/debian/pool/telegraf_$(pinned telegraf telegraf_version)_amd64.deb$" "$log"
+  grep -q "^GET /files/ssm/$(pinned ssm_agent ssm_agent_version)/debian_amd64/amazon-ssm-agent.deb$" "$log"
+  grep -q "^GET /files/rubygems/gems/fluentd-$(pinned fluentd fluentd_version).gem$" "$log"
+  grep -q "^GET /files/rubygems/gems/sigdump-" "$log"
+  # The configured sha256 was used, not the SHA-1 published beside the tarball.
+  run ! grep -q '\.sha1$' "$log"
+}
+
+@test "the units are installed and enabled" {
+  local unit link
+  for unit in $UNITS; do
+    link="$ROOT/etc/systemd/system/multi-user.target.wants/$unit.service"
+    [ -L "$link" ] || { echo "$unit: no multi-user.target.wants link"; false; }
+    [ -e "$ROOT$(readlink "$link")" ] || { echo "$unit: link to a missing unit $(readlink "$link")"; false; }
+    run in_root systemctl is-enabled "$unit"
+    [ "$output" = enabled ] || { echo "$unit: $output"; false; }
+  done
+}
+
+@test "files, owners and modes" {
+  local path expected actual
+  while read -r path expected; do
+    actual=$(stat -c '%U:%G %a %F' "$ROOT$path" 2>&1) || { echo "$path: missing"; false; }
+    [ "$actual" = "$expected" ] || { echo "$path: $actual, expected $expected"; false; }
+  done <<'FILES'
+/usr/local/concourse/bin/concourse root:root 755 regular file
+/usr/local/sbin/external-worker-boot root:root 755 regular file
+/usr/local/sbin/external-worker-retire root:root 755 regular file
+/usr/local/sbin/external-worker-clean-work-dir root:root 755 regular file
+/usr/local/sbin/external-worker-data-device root:root 755 regular file
+/etc/systemd/system/concourse-worker.service root:root 644 regular file
+/etc/systemd/system/fluentd.service root:root 644 regular file
+/etc/concourse root:root 755 directory
+/etc/fluent root:root 755 directory
+/var/lib/fluentd root:root 700 directory
+/etc/telegraf/telegraf.conf root:root 644 regular file
+/etc/apt/keyrings/influxdata-archive.asc root:root 644 regular file
+/etc/apt/sources.list.d/influxdata.list root:root 644 regular file
+/etc/sysctl.d/90-external-worker.conf root:root 644 regular file
+/etc/modules-load.d/external-worker.conf root:root 644 regular file
+/etc/logrotate.d/external-worker root:root 644 regular file
+/opt/external-worker/ansible/boot.yml root:root 644 regular file
+/var/lib/external-worker root:root 755 directory
+/etc/external-worker root:root 755 directory
+FILES
+  grep -q "^net.nf_conntrack_max = 524288$" "$ROOT/etc/sysctl.d/90-external-worker.conf"
+  grep -q "^deb \[signed-by=/etc/apt/keyrings/influxdata-archive.asc\] http://127.0.0.1:$PORT/files/influxdata/debian stable main$" \
+    "$ROOT/etc/apt/sources.list.d/influxdata.list"
+  # No configuration before the first boot: the worker and the shipper stay down on a bare image.
+  [ ! -e "$ROOT/etc/concourse/worker.env" ]
+  [ ! -e "$ROOT/etc/fluent/fluentd.conf" ]
+  # The downloads do not stay in the image.
+  run ! compgen -G "$ROOT/var/cache/external-worker/*.tgz"
+  run ! compgen -G "$ROOT/var/cache/external-worker/*.deb"
+  [ ! -e "$ROOT/var/cache/external-worker/gems" ]
+}
+
+@test "the pinned packages and gems are the ones installed" {
+  # shellcheck disable=SC2016 # dpkg-query's format
+  run in_root dpkg-query -W -f '${Version}' telegraf
+  [ "$output" = "$(pinned telegraf telegraf_version)" ]
+  # shellcheck disable=SC2016 # dpkg-query's format
+  run in_root dpkg-query -W -f '${Version}' amazon-ssm-agent
+  [ "$output" = "$(pinned ssm_agent ssm_agent_version)" ]
+  run in_root /usr/local/bin/fluentd --version
+  [ "$output" = "fluentd $(pinned fluentd fluentd_version) (stand-in)" ]
+  run in_root gem list --exact --installed fluent-plugin-cloudwatch-logs --version "$(pinned fluentd fluentd_cloudwatch_plugin_version)"
+  [ "$status" = 0 ]
+}
+
+@test "the kernel settings are applied once, by the first run only" {
+  grep -qx "sysctl -p /etc/sysctl.d/90-external-worker.conf" "$STATE/calls-1.log"
+  grep -qx "modprobe nf_conntrack" "$STATE/calls-1.log"
+  [ "$(grep -c '^sysctl' "$ROOT/var/log/stand-in-calls.log")" = 1 ]
+}
+
+# The image's own checks, as Image Builder runs them: the version is resolved by the component's
+# step (pinned here), then its validate and test phases run in the root.
+@test "the image's validate and test steps pass" {
+  local script
+  while IFS= read -r -d '' script; do
+    run in_root bash -c "$script"
+    [ "$status" = 0 ] || { echo "$output"; false; }
+  done < <(python3 - "$COMPONENT" <<'PY'
+import re, sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+values = {"PinnedVersion": "7.11.2", "Region": "eu-west-1", "BuildVersionParameter": "/unused",
+          "SchedulerApiAddress": "https://scheduler.invalid"}
+steps = [s for p in doc["phases"] for s in p["steps"]
+         if s["name"] == "ResolveConcourseVersion" or p["name"] in ("validate", "test")]
+for step in steps:
+    script = step["inputs"]["commands"][0]
+    sys.stdout.write(re.sub(r"\{\{ *(\w+) *\}\}", lambda m: values[m.group(1)], script) + "\0")
+PY
+)
+  [ "$(cat "$ROOT/opt/external-worker/concourse-version")" = 7.11.2 ]
+}
+
+@test "a signing key other than the pinned one is refused" {
+  run role_play telegraf -e "telegraf_apt_key_url=$BASE/influxdata/another.key" \
+    -e telegraf_apt_key_file=/etc/apt/keyrings/another.asc
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the key $(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["telegraf_apt_key_fingerprint"])' "$VARS")"* ]]
+}
+
+@test "a key file that holds a second key is refused" {
+  run role_play telegraf -e "telegraf_apt_key_url=$BASE/influxdata/both.key" \
+    -e telegraf_apt_key_file=/etc/apt/keyrings/both.asc
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the key"* ]]
+}
+
+@test "a Telegraf package other than the pinned one is refused" {
+  run role_play telegraf -e "telegraf_sha256=$(printf '0%.0s' $(seq 64))"
+  [ "$status" != 0 ]
+  [[ "$output" == *"is not the package with sha256"* ]]
+}
+
+@test "a Concourse tarball that does not match its configured checksum is refused" {
+  run role_play concourse_worker -e concourse_version=7.11.3 \
+    -e "{\"concourse_sha256\": {\"7.11.3\": \"$(printf '0%.0s' $(seq 64))\"}}"
+  [ "$status" != 0 ]
+  [[ "$output" == *"did not match"* ]]
+  # The installed worker is left as it was.
+  [ "$(in_root /usr/local/concourse/bin/concourse --version)" = 7.11.2 ]
+}
+
+# Hook for the host firewall: once the playbook installs one, its rules are checked here.
+@test "the firewall rules" {
+  compgen -G "$ANSIBLE_DIR/roles/*firewall*" >/dev/null || skip "the playbook installs no host firewall yet"
+  echo "the playbook installs a host firewall: check its rules here (loaded at boot, tcp/9100 and the metadata service closed to containers)"
+  false
+}
+
+write_settings() {
+  cat >"$ROOT/etc/external-worker/settings.env" <<SETTINGS
+EW_STACK='external-worker-prod'
+EW_PROJECT='external-worker'
+EW_ENV='prod'
+EW_CUSTOMER='acme'
+EW_SCHEDULER_API_ADDRESS='https://scheduler.invalid'
+EW_SCHEDULER_HOST='scheduler.invalid'
+EW_SCHEDULER_PORT='32223'
+EW_TSA_PUBLIC_KEY='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIStandIn tsa'
+EW_TEAM_ID='team-a'
+EW_WORKER_TAG='tag-a'
+EW_WORKER_RUNTIME='containerd'
+EW_WORKER_DNS_SERVER=''
+EW_WORKER_VERSION=''
+EW_WORKER_KEY_PARAMETER='$KEY_PARAMETER'
+EW_LOG_GROUP='/external-worker/prod/workers'
+EW_FS_VOLUME_TYPE='btrfs'
+EW_USE_LOCAL_DEVICE='false'
+EW_VAR_LIB_DEVICE='nodevice'
+EW_KEEPRUNNING_DEFAULT='false'
+EW_PLAYBOOK_S3_URI='s3://unused/ansible.zip'
+EW_ANSIBLE_VERSION='2.17.7'
+SETTINGS
+}
+
+# No systemd runs in the root: for the boot script, `systemctl` starts nothing and reports the worker
+# active (so that only the health endpoint decides), and records those calls; everything else
+# (enable, show, unit files) is the real systemctl's.
+systemd_stand_in() {
+  [ -e "$ROOT/usr/local/bin/systemctl" ] && return 0
+  cat >"$ROOT/usr/local/bin/systemctl" <<'STANDIN'
+#!/bin/sh
+# test stand-in: no systemd runs in the image test's root
+case "$1" in
+  start | restart | stop | is-active)
+    echo "systemctl $*" >>/var/log/stand-in-calls.log
+    exit 0
+    ;;
+esac
+exec /usr/bin/systemctl "$@"
+STANDIN
+  chmod 0755 "$ROOT/usr/local/bin/systemctl"
+}
+
+boot() {
+  systemd_stand_in
+  in_root env "EW_IMDS_URL=http://127.0.0.1:$PORT" "EW_HEALTH_URL=http://127.0.0.1:$PORT/health/$1" \
+    EW_HEALTH_TIMEOUT=3 EW_HEALTH_INTERVAL=1 /usr/local/sbin/external-worker-boot
+}
+
+status_of() {
+  python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["status"], s["step"])' \
+    "$ROOT/var/lib/external-worker/boot-status.json"
+}
+
+WORKER_KEY='-----BEGIN OPENSSH PRIVATE KEY-----
+c3RhbmQtaW4gd29ya2VyIGtleQ==
+-----END OPENSSH PRIVATE KEY-----'
+
+put_key() {
+  in_root aws ssm put-parameter --region eu-west-1 --name "$KEY_PARAMETER" --type SecureString --overwrite \
+    --value "$(printf '%s\n' "$WORKER_KEY" | base64 -w0)" >/dev/null
+}
+
+@test "boot: the worker key is missing from SSM" {
+  write_settings
+  run boot ok
+  [ "$status" = 1 ]
+  [ "$(status_of)" = "failed worker-key" ]
+  [ ! -e "$ROOT/etc/concourse/worker_key" ]
+  grep -q "could not read the worker key from SSM parameter $KEY_PARAMETER" "$ROOT/var/log/user-data.log"
+}
+
+@test "boot: the worker comes up healthy" {
+  write_settings
+  put_key
+  run boot ok
+  [ "$status" = 0 ] || { tail -n 30 "$ROOT/var/log/user-data.log"; false; }
+  [ "$(status_of)" = "ok done" ]
+  [ "$(stat -c '%U:%G %a' "$ROOT/etc/concourse/worker_key")" = "root:root 600" ]
+  [ "$(cat "$ROOT/etc/concourse/worker_key")" = "$WORKER_KEY" ]
+  # The key never reaches the log.
+  run ! grep -q c3RhbmQtaW4gd29ya2VyIGtleQ "$ROOT/var/log/user-data.log"
+  grep -qx "CONCOURSE_NAME=external-worker-worker-prod-i-0123456789abcdef0" "$ROOT/etc/concourse/worker.env"
+  grep -qx "CONCOURSE_TEAM=team-a" "$ROOT/etc/concourse/worker.env"
+  grep -qx "CONCOURSE_BAGGAGECLAIM_DRIVER=overlay" "$ROOT/etc/concourse/worker.env"
+  [ "$(stat -c '%a' "$ROOT/etc/concourse/worker.env")" = 640 ]
+  grep -q "log_stream_name i-0123456789abcdef0/syslog" "$ROOT/etc/fluent/fluentd.conf"
+  [ "$(cat "$ROOT/etc/hostname")" = external-worker-worker-prod-i-0123456789abcdef0 ]
+  grep -qx "systemctl start concourse-worker" "$ROOT/var/log/stand-in-calls.log"
+  [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/concourse-worker.service" ]
+}
+
+@test "boot: the worker never becomes healthy" {
+  write_settings
+  put_key
+  run boot fail
+  [ "$status" = 1 ]
+  [ "$(status_of)" = "failed worker-health" ]
+  grep -q "FAILED: worker not healthy after 3s (last HTTP status 503)" "$ROOT/var/log/user-data.log"
+}
