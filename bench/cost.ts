@@ -2,15 +2,23 @@
  * Monthly cost of the control plane (not the workers) for a fleet, from counted invocations,
  * measured init times, assumed handler times and counted state transitions, at public
  * us-east-1/eu-west-1 list prices (2026), free tiers ignored so the figure is an upper bound.
+ *
+ * CloudWatch bills a standard alarm per metric it evaluates: an alarm on a metric math
+ * expression costs one alarm metric for each metric in the expression
+ * (https://aws.amazon.com/cloudwatch/pricing/, "Alarms"), so alarms are costed by the metrics they
+ * read, counted in the template, not by their number. A custom metric is billed per name and
+ * dimension set emitted (same page, "Metrics"), counted from the registry the functions emit from.
  */
 export const PRICES = {
   lambdaPerMillionRequests: 0.2,
   lambdaArmPerGbSecond: 0.0000133334,
   stepFunctionsPerThousandTransitions: 0.025,
-  cloudWatchAlarm: 0.1,
+  /** Per standard-resolution alarm metric a month. */
+  cloudWatchAlarmMetric: 0.1,
   cloudWatchDashboard: 3,
   cloudWatchCustomMetric: 0.3,
   logsIngestionPerGb: 0.5,
+  logsInsightsPerGbScanned: 0.005,
   kmsKey: 1,
 } as const;
 
@@ -28,9 +36,12 @@ export interface FleetAssumptions {
   lambdaMb: number;
   /** Handler time once initialized, per function: AWS round trips, not measured here. */
   handlerMs: Record<string, number>;
-  customMetrics: number;
   /** GB of control-plane logs per month. */
   logGb: number;
+  /** Dashboard loads a month; each runs its flow-outcome query over the month's flow-metrics logs. */
+  dashboardViews: number;
+  /** Share of the control-plane logs that the flow-metrics function writes. */
+  flowLogShare: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
@@ -49,8 +60,9 @@ export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
     'spot-interruption': 300,
     'kept-expiry': 300,
   },
-  customMetrics: 30,
   logGb: 0.5,
+  dashboardViews: 60,
+  flowLogShare: 0.1,
 };
 
 export interface FlowTransitions {
@@ -71,6 +83,10 @@ export interface Measured {
   coldMs: Record<string, number>;
   /** From the synthesized template. */
   alarms: number;
+  /** Metrics the alarms evaluate: one a plain alarm, one per metric in a math expression. */
+  alarmMetrics: number;
+  /** Custom metric series the functions emit (name × dimension set). */
+  customMetrics: number;
   dashboards: number;
   kmsKeys: number;
 }
@@ -128,7 +144,11 @@ export function monthlyCost(m: Measured, a: FleetAssumptions = DEFAULT_ASSUMPTIO
       quantity: `${Math.round(transitions)} transitions`,
       usd: (transitions / 1000) * PRICES.stepFunctionsPerThousandTransitions,
     },
-    { item: 'CloudWatch alarms', quantity: `${m.alarms}`, usd: m.alarms * PRICES.cloudWatchAlarm },
+    {
+      item: 'CloudWatch alarms (billed per metric evaluated)',
+      quantity: `${m.alarms} alarms, ${m.alarmMetrics} metrics`,
+      usd: m.alarmMetrics * PRICES.cloudWatchAlarmMetric,
+    },
     {
       item: 'CloudWatch dashboards',
       quantity: `${m.dashboards}`,
@@ -136,10 +156,26 @@ export function monthlyCost(m: Measured, a: FleetAssumptions = DEFAULT_ASSUMPTIO
     },
     {
       item: 'Custom metrics',
-      quantity: `${a.customMetrics}`,
-      usd: a.customMetrics * PRICES.cloudWatchCustomMetric,
+      quantity: `${m.customMetrics}`,
+      usd: m.customMetrics * PRICES.cloudWatchCustomMetric,
     },
     { item: 'Log ingestion', quantity: `${a.logGb} GB`, usd: a.logGb * PRICES.logsIngestionPerGb },
+    {
+      item: 'Logs Insights (dashboard flow outcomes)',
+      quantity: `${(a.dashboardViews * a.logGb * a.flowLogShare).toFixed(1)} GB scanned`,
+      usd: a.dashboardViews * a.logGb * a.flowLogShare * PRICES.logsInsightsPerGbScanned,
+    },
     { item: 'KMS keys', quantity: `${m.kmsKeys}`, usd: m.kmsKeys * PRICES.kmsKey },
   ];
+}
+
+/**
+ * Alarm metrics of synthesized AWS::CloudWatch::Alarm resources: a plain alarm evaluates one
+ * metric, an alarm on an expression every MetricStat it lists (the expressions themselves are free).
+ */
+export function alarmMetricCount(alarms: Record<string, { Properties?: { Metrics?: unknown[] } }>): number {
+  return Object.values(alarms).reduce((sum, alarm) => {
+    const queries = alarm.Properties?.Metrics as Array<{ MetricStat?: unknown }> | undefined;
+    return sum + (queries ? queries.filter((query) => query.MetricStat !== undefined).length : 1);
+  }, 0);
 }

@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type Flow, flowMetricNames } from '../functions/flow-metrics/outcomes';
+import { EXECUTION_ENDED, type Flow } from '../functions/flow-metrics/outcomes';
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../functions/lib/metric-names';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
@@ -42,7 +42,7 @@ export class Observability extends Construct {
     const flowMetricsDeadLetters = deadLetterQueue(this, 'FlowMetricsDeadLetters');
     this.flowMetrics = new WorkerFunction(this, 'FlowMetrics', {
       name: 'flow-metrics',
-      description: 'Counts the outcomes and durations of the state machine executions',
+      description: 'Logs the outcome of every state machine execution, for the dashboard',
       logRetention: props.logRetention,
       deadLetterQueue: flowMetricsDeadLetters,
       environment: {
@@ -239,19 +239,34 @@ export class Observability extends Construct {
       ]),
       graph('Fleet behind the scheduler (1 = behind)', [METRIC.fleetVersionBehind], 'Maximum'),
     );
-    const outcomes = (flow: Flow) => flowMetricNames(flow).filter((name) => !name.endsWith('Duration'));
+    // Outcomes come from the flow-metrics records (a query costs per GB scanned, a metric per
+    // outcome would be a billed custom metric each); durations are AWS/States' ExecutionTime.
     dashboard.addWidgets(
-      graph('Rollouts', outcomes('Rollout')),
-      graph('Launches', outcomes('Launch')),
-      graph('Drains', outcomes('Drain')),
-    );
-    dashboard.addWidgets(
-      graph('Flow durations (s)', ['RolloutDuration', 'LaunchDuration', 'DrainDuration'], 'Average'),
+      new cloudwatch.LogQueryWidget({
+        title: 'Flow outcomes',
+        width: 8,
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        logGroupNames: [this.flowMetrics.logGroup.logGroupName],
+        queryLines: [
+          `filter message = "${EXECUTION_ENDED}"`,
+          'stats count(*) as executions by flow, status, outcome',
+          'sort flow, executions desc',
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Flow durations (ms)',
+        width: 8,
+        left: props.flows.map(({ flow, stateMachine }) =>
+          stateMachine.metricTime({ label: flow, statistic: 'Average' }),
+        ),
+      }),
       graph('Spot', [
         METRIC.spotInterruptions,
         METRIC.spotReplacementsStarted,
         METRIC.rebalanceRecommendations,
       ]),
+    );
+    dashboard.addWidgets(
       graph('AMI retention', [
         METRIC.amisDeleted,
         METRIC.snapshotsDeleted,
@@ -266,6 +281,7 @@ export class Observability extends Construct {
           stateMachine.metricSucceeded({ label: `${flow} succeeded` }),
           stateMachine.metricFailed({ label: `${flow} failed` }),
           stateMachine.metricTimedOut({ label: `${flow} timed out` }),
+          stateMachine.metricAborted({ label: `${flow} aborted` }),
         ]),
       }),
       new cloudwatch.LogQueryWidget({

@@ -120,51 +120,89 @@ export async function deleteImages(
   batches.forEach((batch, n) => {
     for (const image of batch) batchOf.set(image, n);
   });
+  const tag = (snapshots: string[]) =>
+    pacers
+      .for('CreateTags')
+      .call(() =>
+        ec2.send(
+          new CreateTagsCommand({ Resources: snapshots, Tags: [{ Key: STACK_TAG, Value: stackName }] }),
+        ),
+      );
   const tagging = new Map<number, Promise<void>>();
   const tagged = (n: number): Promise<void> => {
     let done = tagging.get(n);
     if (!done) {
-      const snapshots = (batches[n] ?? []).flatMap((image) => image.snapshots);
-      done = snapshots.length
-        ? pacers
-            .for('CreateTags')
-            .call(() =>
-              ec2.send(
-                new CreateTagsCommand({
-                  Resources: snapshots,
-                  Tags: [{ Key: STACK_TAG, Value: stackName }],
-                }),
-              ),
-            )
-            .then(() => undefined)
-        : Promise.resolve();
+      const batch = batches[n] ?? [];
+      done = tagBatch(batch, tag);
       // Seen by the AMI that awaits it; a failure here is that AMI's failure.
       done.catch(() => undefined);
       tagging.set(n, done);
     }
     return done;
   };
+  const support = { deleteAssociatedSnapshots: true };
 
   await pipelined(doomed, CONCURRENCY, async (image) => {
     const n = batchOf.get(image) ?? 0;
     // The next batch is tagged while this one is deregistered.
     if (n + 1 < batches.length) tagged(n + 1);
     await tagged(n);
-    await deregister(ec2, image, pacers);
+    await deregister(ec2, image, pacers, support);
     if (image.imageBuilderImage) await deleteImageBuilderImage(imagebuilder, image.imageBuilderImage, sleep);
   });
 }
 
-async function deregister(ec2: EC2Client, image: Doomed, pacers: Pacers): Promise<void> {
+/**
+ * Tags the snapshots of a batch of AMIs in one call. One call fails as a whole when a snapshot is
+ * gone (another run deleted its AMI meanwhile): then each AMI's snapshots are tagged alone, and an
+ * AMI whose snapshots are gone is left to its deregistration, which finds it gone too.
+ */
+async function tagBatch(batch: Doomed[], tag: (snapshots: string[]) => Promise<unknown>): Promise<void> {
+  const snapshots = batch.flatMap((image) => image.snapshots);
+  if (!snapshots.length) return;
   try {
-    const { DeleteSnapshotResults = [] } = await pacers.for('DeregisterImage').call(() =>
+    await tag(snapshots);
+  } catch (error) {
+    if (code(error) !== 'InvalidSnapshot.NotFound') throw error;
+    if (batch.length > 1) for (const image of batch) await tagBatch([image], tag);
+  }
+}
+
+async function deregister(
+  ec2: EC2Client,
+  image: Doomed,
+  pacers: Pacers,
+  support: { deleteAssociatedSnapshots: boolean },
+): Promise<void> {
+  const send = (withSnapshots: boolean) =>
+    pacers.for('DeregisterImage').call(() =>
       ec2.send(
         new DeregisterImageCommand({
           ImageId: image.imageId,
-          ...(image.snapshots.length ? { DeleteAssociatedSnapshots: true } : {}),
+          ...(withSnapshots ? { DeleteAssociatedSnapshots: true } : {}),
         }),
       ),
     );
+  try {
+    const withSnapshots = support.deleteAssociatedSnapshots && image.snapshots.length > 0;
+    let response: Awaited<ReturnType<typeof send>>;
+    try {
+      response = await send(withSnapshots);
+    } catch (error) {
+      // A region (or partition) without the parameter: deregister, then delete the (tagged)
+      // snapshots one by one, for this AMI and the rest of the run.
+      if (!withSnapshots || code(error) !== 'UnknownParameter') throw error;
+      support.deleteAssociatedSnapshots = false;
+      logger.warn(
+        'DeregisterImage does not take DeleteAssociatedSnapshots here: snapshots deleted one by one',
+      );
+      response = await send(false);
+    }
+    if (!support.deleteAssociatedSnapshots) {
+      await sweepSnapshots(ec2, image.snapshots, pacers);
+      return;
+    }
+    const { DeleteSnapshotResults = [] } = response;
     // `skipped`: another AMI still uses the snapshot. Anything else is left, tagged, to the sweep.
     const left = DeleteSnapshotResults.filter(
       (r) => r.ReturnCode !== 'success' && r.ReturnCode !== 'skipped',

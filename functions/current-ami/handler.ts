@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import { ec2 } from '../lib/aws/ec2';
 import { ssm } from '../lib/aws/ssm';
 import { errorMessage } from '../lib/errors';
-import { lambdaHandler } from '../lib/handler';
+import { loggedHandler } from '../lib/handler';
 import { logger } from '../lib/observability';
 import { parseInput } from '../lib/parse';
 import {
@@ -15,7 +15,7 @@ import {
 import { resolveCurrentAmi } from './resolve';
 
 /** CloudFormation custom resource: the AMI a deploy puts in the launch template (see resolve.ts). */
-export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context) => {
+export const handler = loggedHandler(async (rawEvent: unknown, _context: Context) => {
   // A request we cannot read is still answered, so that CloudFormation fails now instead of waiting an hour.
   const envelope = customResourceEnvelope.safeParse(rawEvent);
   let event: CustomResourceEvent;

@@ -3,9 +3,11 @@ import { eventBridgeEvent } from '../lib/eventbridge';
 
 /**
  * Each state machine ends its successful executions with an output naming its outcome:
- * `{"outcome": "healthy", ...}`. This module turns an ended execution into metrics: one count named
- * after the flow and the outcome (`LaunchHealthy`), or the flow and the end status for executions
- * that did not succeed (`LaunchFailed`, `LaunchTimedOut`), and the flow's duration.
+ * `{"outcome": "healthy", ...}`. This module turns an ended execution into one log record: the
+ * flow, its end status and its outcome, which the dashboard counts with a Logs Insights query.
+ * No custom metric: the counts and durations per status are AWS/States' own (ExecutionsFailed,
+ * ExecutionsTimedOut, ExecutionsAborted, ExecutionTime), and a metric per outcome would be one more
+ * billed metric each for what a query over these records shows.
  */
 
 export const FLOW_OUTCOMES = {
@@ -16,6 +18,9 @@ export const FLOW_OUTCOMES = {
 } as const;
 export type Flow = keyof typeof FLOW_OUTCOMES;
 
+/** The message of the record, which the dashboard's query filters on. */
+export const EXECUTION_ENDED = 'execution ended';
+
 /**
  * Executions that end in a Fail state on purpose, after having done their job (the rollout that
  * rolled the fleet back and notified): their error names the outcome.
@@ -23,20 +28,6 @@ export type Flow = keyof typeof FLOW_OUTCOMES;
 const FAILURE_OUTCOMES: Partial<Record<Flow, Record<string, string>>> = {
   Rollout: { RolloutFailed: 'rolledBack', ConfigRolloutFailed: 'rolledBack', ImageBuildFailed: 'failed' },
 };
-
-const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
-/** Every metric name this module may emit, for dashboards and alarms. */
-export function flowMetricNames(flow: Flow): string[] {
-  const outcomes = FLOW_OUTCOMES[flow].map((outcome) => `${flow}${pascal(outcome)}`);
-  return [
-    ...outcomes,
-    `${flow}ExecutionFailed`,
-    `${flow}ExecutionTimedOut`,
-    `${flow}ExecutionAborted`,
-    `${flow}Duration`,
-  ];
-}
 
 export const executionStatusChange = eventBridgeEvent({
   detailType: z.literal('Step Functions Execution Status Change'),
@@ -57,13 +48,23 @@ export type ExecutionStatusChange = z.infer<typeof executionStatusChange>;
 
 const outputWithOutcome = z.object({ outcome: z.string() });
 
+export type EndStatus = 'succeeded' | 'failed' | 'timedOut' | 'aborted';
+
 export interface FlowMeasurement {
   flow: Flow;
-  /** Count metrics to add, by name. */
-  counts: string[];
+  status: EndStatus;
+  /** One of FLOW_OUTCOMES[flow]; absent when the execution named none (or an unknown one). */
+  outcome?: string;
   durationSeconds?: number;
   execution: string;
 }
+
+const END_STATUS = {
+  SUCCEEDED: 'succeeded',
+  FAILED: 'failed',
+  TIMED_OUT: 'timedOut',
+  ABORTED: 'aborted',
+} as const;
 
 /** What to record for an execution status change, or undefined when there is nothing to record. */
 export function measure(
@@ -77,14 +78,16 @@ export function measure(
     detail.stopDate === undefined || detail.stopDate === null
       ? undefined
       : Math.max(0, (detail.stopDate - detail.startDate) / 1000);
-  const base = { flow, durationSeconds, execution: detail.name };
+  const status = END_STATUS[detail.status];
+  const base = {
+    flow,
+    status,
+    execution: detail.name,
+    ...(durationSeconds === undefined ? {} : { durationSeconds }),
+  };
   if (detail.status !== 'SUCCEEDED') {
-    const status = { FAILED: 'Failed', TIMED_OUT: 'TimedOut', ABORTED: 'Aborted' }[detail.status];
     const outcome = detail.error ? FAILURE_OUTCOMES[flow]?.[detail.error] : undefined;
-    return {
-      ...base,
-      counts: [`${flow}Execution${status}`, ...(outcome ? [`${flow}${pascal(outcome)}`] : [])],
-    };
+    return outcome ? { ...base, outcome } : base;
   }
   let parsed: unknown;
   try {
@@ -93,6 +96,7 @@ export function measure(
     parsed = null;
   }
   const result = outputWithOutcome.safeParse(parsed);
-  const known = result.success && (FLOW_OUTCOMES[flow] as readonly string[]).includes(result.data.outcome);
-  return { ...base, counts: known && result.success ? [`${flow}${pascal(result.data.outcome)}`] : [] };
+  if (!result.success || !(FLOW_OUTCOMES[flow] as readonly string[]).includes(result.data.outcome))
+    return base;
+  return { ...base, outcome: result.data.outcome };
 }

@@ -26,11 +26,7 @@ export const handler = lambdaHandler(async (_event: unknown, _context: Context) 
       now: new Date(),
     },
   );
-  const count = (action: string) => result.instances.filter((i) => i.action === action).length;
-  metrics.addMetric(METRIC.keptInstances, MetricUnit.Count, result.instances.length - count('terminated'));
   metrics.addMetric(METRIC.keptInstancesExpired, MetricUnit.Count, result.expired);
-  metrics.addMetric(METRIC.keptInstancesWarned, MetricUnit.Count, count('warned'));
-  metrics.addMetric(METRIC.keptInstancesTerminated, MetricUnit.Count, count('terminated'));
   logger.info('kept instance expiry done', { instances: result.instances, expired: result.expired });
   throwOnFailure(result);
   return result;

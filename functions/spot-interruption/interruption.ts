@@ -83,7 +83,6 @@ export async function handleSpotEvent(
       detailType: event['detail-type'],
       group: member?.AutoScalingGroupName,
     });
-    metrics.addMetric(METRIC.spotEventsIgnored, MetricUnit.Count, 1);
     return { outcome: 'ignored', instanceId };
   }
   const lifecycleState = member.LifecycleState ?? 'unknown';
@@ -99,7 +98,6 @@ export async function handleSpotEvent(
 
   metrics.addMetric(METRIC.spotInterruptions, MetricUnit.Count, 1);
   if (LEAVING.test(lifecycleState) || (await alreadyInterrupted(clients, instanceId))) {
-    metrics.addMetric(METRIC.spotEventsDuplicate, MetricUnit.Count, 1);
     logger.info('interruption warning for an instance already handled or leaving: nothing to do');
     return { outcome: LEAVING.test(lifecycleState) ? 'leaving' : 'duplicate', instanceId, lifecycleState };
   }
@@ -114,7 +112,6 @@ export async function handleSpotEvent(
       'ABANDON',
     );
     logger.info('interrupted in the launch gate: launch abandoned', { completed });
-    metrics.addMetric(METRIC.spotLaunchesAbandoned, MetricUnit.Count, 1);
     outcome = 'launchAbandoned';
   } else {
     await retire(clients, instanceId);

@@ -4,7 +4,7 @@ import { type ImagebuilderClient, StartImagePipelineExecutionCommand } from '@aw
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { errorMessage, UpstreamError } from '../lib/errors';
-import { METRIC, REASON_DIMENSION } from '../lib/metric-names';
+import { METRIC } from '../lib/metric-names';
 import { logger, metrics } from '../lib/observability';
 import { fleetImage } from './fleet-version';
 import { clientToken, imageStatus, newerBuild } from './image-builds';
@@ -89,11 +89,9 @@ async function poll(
       reason: answer.reason,
       address: options.schedulerApiAddress,
     });
-    // Once per stack (what the alarm watches) and once per reason (what the operator reads).
+    // Once per stack, what the alarm watches; the reason is in the log record above (a dimension
+    // per reason would be one more billed metric each that no alarm reads).
     count(METRIC.versionCheckFailed);
-    const single = metrics.singleMetric();
-    single.addDimension(REASON_DIMENSION, answer.reason);
-    single.addMetric(METRIC.versionCheckFailed, MetricUnit.Count, 1);
     // A pinned version does not depend on the answer: the build it needs still proceeds.
     if (!options.workerVersion) {
       // Measured against the last version the scheduler gave: no answer changes what is due.
@@ -107,13 +105,11 @@ async function poll(
 
   const state = await readState(clients.ssm, options.stateParameter);
   if (answer.ok) {
-    count(METRIC.schedulerVersionChanged, answer.version === state?.version ? 0 : 1);
     if (options.workerVersion && answer.version !== options.workerVersion) {
       logger.warn('scheduler runs another Concourse version than the pinned one; not rebuilding', {
         scheduler: answer.version,
         pinned: options.workerVersion,
       });
-      count(METRIC.versionDrift);
     }
   }
   const target = options.workerVersion ?? (answer.ok ? answer.version : undefined);
@@ -183,12 +179,10 @@ async function startBuild(
     );
     imageBuildVersionArn = started.imageBuildVersionArn;
   } catch (error) {
-    count(METRIC.buildStartFailed);
     logger.error('image build did not start; the next check tries again', { version, attempt, error });
     throw new UpstreamError(`image build for ${version} did not start: ${errorMessage(error)}`);
   }
   if (!imageBuildVersionArn) {
-    count(METRIC.buildStartFailed);
     throw new UpstreamError(`image build for ${version} started without an image ARN`);
   }
   count(METRIC.buildStarted);
@@ -272,7 +266,6 @@ async function retryOrStop(
       await notifyExhausted(clients.sns, options, state);
       // Recorded after the publish: a lost write repeats the message rather than losing it.
       await writeState(clients.ssm, options.stateParameter, { ...state, notified: true });
-      count(METRIC.buildRetriesExhausted);
     }
     return { action: 'stopped', version };
   }

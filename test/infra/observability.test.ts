@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { FLOW_OUTCOMES, type Flow, flowMetricNames } from '../../functions/flow-metrics/outcomes';
 import { METRIC } from '../../functions/lib/metric-names';
 import { synth } from '../support/stack';
 
@@ -15,14 +14,14 @@ function sources(dir: string): string[] {
   });
 }
 
-/** Metric names the code really emits: the METRIC constants it uses, and the flow outcomes. */
+/** Metric names the code really emits: the METRIC constants it uses. */
 function emittedNames(): Set<string> {
   const code = sources(FUNCTIONS).join('\n');
-  const used = Object.entries(METRIC)
-    .filter(([key]) => code.includes(`METRIC.${key}`))
-    .map(([, name]) => name);
-  const flows = (Object.keys(FLOW_OUTCOMES) as Flow[]).flatMap(flowMetricNames);
-  return new Set([...used, ...flows]);
+  return new Set(
+    Object.entries(METRIC)
+      .filter(([key]) => code.includes(`METRIC.${key}`))
+      .map(([, name]) => name),
+  );
 }
 
 /** Names of the ExternalWorker metrics a dashboard body refers to. */
@@ -45,12 +44,51 @@ describe('observability', () => {
       Properties: { DashboardBody: unknown };
     }>;
     const names = dashboardMetricNames(dashboard?.Properties.DashboardBody);
-    expect(names.length).toBeGreaterThan(10);
+    expect(names.length).toBeGreaterThan(5);
     const emitted = emittedNames();
     expect(names.filter((name) => !emitted.has(name))).toEqual([]);
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('GroupInServiceInstances');
     // The worker log group, by reference, in the log query widget.
     expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toMatch(/SOURCE.{0,12}FleetWorkerLogs/);
+  });
+
+  test('every custom metric is read by an alarm, the dashboard or the CLI, and by nothing else', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+      Properties: { DashboardBody: unknown };
+    }>;
+    const alarmed = (
+      Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+        Properties: { Namespace?: string; MetricName?: string };
+      }>
+    )
+      .filter((alarm) => alarm.Properties.Namespace === 'ExternalWorker')
+      .map((alarm) => alarm.Properties.MetricName);
+    const cli = fs.readFileSync(path.join(__dirname, '..', '..', 'cli', 'alarms.ts'), 'utf8');
+    const read = Object.entries(METRIC)
+      .filter(([key]) => cli.includes(`METRIC.${key}`))
+      .map(([, name]) => name);
+    const needed = new Set([
+      ...dashboardMetricNames(dashboard?.Properties.DashboardBody),
+      ...alarmed,
+      ...read,
+    ]);
+    expect([...needed].sort()).toEqual(Object.values(METRIC).sort());
+  });
+
+  test('no per-function cold-start metric and no extra dimension: one series per metric name', () => {
+    const code = sources(FUNCTIONS).join('\n');
+    expect(code).not.toMatch(/captureColdStartMetric:\s*true|addDimension|singleMetric/);
+  });
+
+  test('flow outcomes from the log records, durations and ends from AWS/States', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+      Properties: { DashboardBody: unknown };
+    }>;
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    expect(body).toMatch(/SOURCE.{0,12}ObservabilityFlowMetricsLogs/);
+    expect(body).toContain('stats count(*) as executions by flow, status, outcome');
+    for (const name of ['ExecutionTime', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])
+      expect(body).toContain(`\\"AWS/States\\",\\"${name}\\"`);
   });
 
   test('every alarm notifies the topic', () => {

@@ -55,6 +55,8 @@ export interface Account {
   log: string[];
   /** Largest page returned whatever MaxResults asks (small pages exercise pagination). */
   pageSize?: number;
+  /** False: a region whose DeregisterImage does not know DeleteAssociatedSnapshots. */
+  deleteAssociatedSnapshots?: boolean;
 }
 
 /** An account holding nothing yet. */
@@ -248,6 +250,8 @@ export function ec2Commands(account: Account): CommandTable {
       latencyMs: 150,
       handle: (input) => {
         accept('DeregisterImage', input, ['ImageId', 'DeleteAssociatedSnapshots']);
+        if (input.DeleteAssociatedSnapshots !== undefined && account.deleteAssociatedSnapshots === false)
+          throw awsError('UnknownParameter', 'The parameter DeleteAssociatedSnapshots is not recognized');
         const image = account.images.get(input.ImageId ?? '');
         if (!image) {
           throw awsError('InvalidAMIID.NotFound', `The image id '[${input.ImageId}]' does not exist`);

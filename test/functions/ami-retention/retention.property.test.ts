@@ -344,7 +344,8 @@ describe('AMI retention over random fleets', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+    // Sized by its runs: no deadline a loaded machine could miss.
+  }, 900_000);
 
   test('a dry run reports the same deletions and changes nothing', async () => {
     const account = accountOf({

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { flowMetricNames, measure } from '../../../functions/flow-metrics/outcomes';
+import { EXECUTION_ENDED, measure } from '../../../functions/flow-metrics/outcomes';
 import { output } from '../../support/output';
 
 const LAUNCH = 'arn:aws:states:eu-west-1:123456789012:stateMachine:launch';
@@ -34,53 +34,60 @@ function ended(stateMachineArn: string, status: string, output?: unknown, error?
   };
 }
 
-describe('flow metrics', () => {
+describe('flow outcomes', () => {
   const run = async (event: unknown) => {
     const { handler } = await import('../../../functions/flow-metrics/handler');
+    const before = output.logs().length;
     await handler(event, context);
-    return output.metrics();
+    return output
+      .logs()
+      .slice(before)
+      .filter((record) => record.message === EXECUTION_ENDED);
   };
 
-  test('a healthy launch counts LaunchHealthy and its duration', async () => {
-    const metrics = await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'healthy', instanceId: 'i-1' }));
-    expect(metrics.LaunchHealthy).toEqual([1]);
-    expect(metrics.LaunchDuration).toEqual([90]);
-  });
-
-  test('a rollout that rolled back and one whose execution failed', async () => {
-    expect((await run(ended(ROLLOUT, 'SUCCEEDED', { outcome: 'rolledBack' }))).RolloutRolledBack).toEqual([
-      1,
-    ]);
-    expect((await run(ended(ROLLOUT, 'FAILED'))).RolloutExecutionFailed).toEqual([1]);
-    expect((await run(ended(ROLLOUT, 'TIMED_OUT'))).RolloutExecutionTimedOut).toEqual([1]);
-  });
-
-  test('metrics carry the dimensions the dashboard and the alarms use', async () => {
-    await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'kept' }));
-    expect(output).toHaveEmittedEMFWith({
-      LaunchKept: 1,
-      service: 'external-worker',
-      Stack: 'external-worker-prod',
-      _aws: expect.objectContaining({
-        CloudWatchMetrics: [
-          expect.objectContaining({ Namespace: 'ExternalWorker', Dimensions: [['service', 'Stack']] }),
-        ],
+  test('a healthy launch logs its flow, status, outcome and duration', async () => {
+    expect(await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'healthy', instanceId: 'i-1' }))).toEqual([
+      expect.objectContaining({
+        flow: 'Launch',
+        status: 'succeeded',
+        outcome: 'healthy',
+        durationSeconds: 90,
+        execution: 'exec',
       }),
-    });
+    ]);
   });
 
-  test('running executions and other state machines record nothing', () => {
+  test('a rollout that rolled back, one that failed on purpose and one whose execution timed out', async () => {
+    expect(await run(ended(ROLLOUT, 'SUCCEEDED', { outcome: 'rolledBack' }))).toEqual([
+      expect.objectContaining({ flow: 'Rollout', status: 'succeeded', outcome: 'rolledBack' }),
+    ]);
+    expect(await run(ended(ROLLOUT, 'FAILED', undefined, 'RolloutFailed'))).toEqual([
+      expect.objectContaining({ flow: 'Rollout', status: 'failed', outcome: 'rolledBack' }),
+    ]);
+    const [timedOut] = await run(ended(ROLLOUT, 'TIMED_OUT'));
+    expect(timedOut).toMatchObject({ flow: 'Rollout', status: 'timedOut' });
+    expect(timedOut).not.toHaveProperty('outcome');
+  });
+
+  test('no custom metric: the counts and durations per status are AWS/States metrics', async () => {
+    await run(ended(LAUNCH, 'SUCCEEDED', { outcome: 'kept' }));
+    expect(await run(ended(LAUNCH, 'ABORTED'))).toEqual([expect.objectContaining({ status: 'aborted' })]);
+    expect(output.emf()).toEqual([]);
+  });
+
+  test('running executions and other state machines record nothing', async () => {
     expect(measure(ended(LAUNCH, 'RUNNING') as never, { [LAUNCH]: 'Launch' })).toBeUndefined();
     expect(
       measure(ended('arn:other', 'SUCCEEDED', { outcome: 'healthy' }) as never, { [LAUNCH]: 'Launch' }),
     ).toBeUndefined();
+    expect(await run(ended(LAUNCH, 'RUNNING'))).toEqual([]);
   });
 
-  test('an output without a known outcome counts only the duration', () => {
+  test('an output without a known outcome records the status and duration only', () => {
     const measured = measure(ended(LAUNCH, 'SUCCEEDED', { outcome: 'sideways' }) as never, {
       [LAUNCH]: 'Launch',
     });
-    expect(measured).toMatchObject({ counts: [], durationSeconds: 90 });
+    expect(measured).toEqual({ flow: 'Launch', status: 'succeeded', durationSeconds: 90, execution: 'exec' });
   });
 
   test('a malformed event is rejected with what is wrong', async () => {
@@ -98,18 +105,4 @@ describe('flow metrics', () => {
     );
   });
 
-  test('metric names cover every outcome and end status', () => {
-    expect(flowMetricNames('Launch')).toEqual([
-      'LaunchHealthy',
-      'LaunchAbandoned',
-      'LaunchKept',
-      'LaunchVanished',
-      'LaunchAlreadyDecided',
-      'LaunchIgnored',
-      'LaunchExecutionFailed',
-      'LaunchExecutionTimedOut',
-      'LaunchExecutionAborted',
-      'LaunchDuration',
-    ]);
-  });
 });

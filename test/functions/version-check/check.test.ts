@@ -117,7 +117,7 @@ describe('a new scheduler version', () => {
     clients.ib.on(StartImagePipelineExecutionCommand).rejectsOnce(new Error('ThrottlingException'));
     await expect(check()).rejects.toMatchObject({ name: 'UpstreamError' });
     expect(await readParameter(clients.ssm, STATE_PARAMETER)).toBeUndefined();
-    expect(printed()).toHaveEmittedMetric('BuildStartFailed');
+    expect(output).toHaveLogged({ level: 'ERROR', message: expect.stringContaining('did not start') });
 
     clients.reset();
     const outcome = await check({ now: at(300_000) });
@@ -134,7 +134,7 @@ describe('a new scheduler version', () => {
     const [first, second] = starts().map((call) => call.args[0].input.clientToken);
     expect(first).not.toBe(second);
     expect((await readParameter(clients.ssm, BUILD_VERSION_PARAMETER))?.value).toBe('7.12.0');
-    expect(printed()).toHaveEmittedMetric('SchedulerVersionChanged');
+    expect(output).toHaveLogged({ message: 'new Concourse version to build', version: '7.12.0' });
   });
 });
 
@@ -146,7 +146,6 @@ describe('a pinned version', () => {
     output.clear();
     expect(await check({ ...pinned, now: at(300_000) })).toEqual({ action: 'building', version: '7.10.0' });
     expect(starts()).toHaveLength(1);
-    expect(printed()).toHaveEmittedMetric('VersionDrift');
     expect(output).toHaveLogged({ level: 'WARN', message: expect.stringContaining('not rebuilding') });
   });
 });
@@ -184,7 +183,7 @@ describe('failed builds', () => {
     expect(published).toHaveLength(1);
     expect(published[0]?.args[0].input).toMatchObject({ TopicArn: options('').topicArn });
     expect(published[0]?.args[0].input.Message).toContain('7.11.2');
-    expect(printed()).toHaveEmittedMetric('BuildRetriesExhausted');
+    expect(output).toHaveLogged({ level: 'ERROR', message: expect.stringContaining('retries exhausted') });
   });
 
   test('after the stop, a new scheduler version builds again', async () => {
