@@ -18,6 +18,7 @@ import { DeleteImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebui
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { applyRetention, type RetentionClients } from '../../../functions/ami-retention/retention';
+import { deregisterWithSnapshots } from '../../support/deregister-with-snapshots';
 import { type Moto, startMoto } from '../../support/moto';
 import { type Built, buildImage, remainingImages, withVersionDeletes } from '../../support/moto-fleet';
 
@@ -33,7 +34,8 @@ beforeAll(async () => {
   imagebuilder = mockClient(ImagebuilderClient);
   imagebuilder.on(DeleteImageCommand).resolves({});
   clients = {
-    ec2: withVersionDeletes(ec2).client,
+    // moto lacks both DeleteLaunchTemplateVersions and DeregisterImage's DeleteAssociatedSnapshots.
+    ec2: withVersionDeletes(deregisterWithSnapshots(ec2)).client,
     autoscaling,
     ssm: new SSMClient({}),
     imagebuilder: new ImagebuilderClient({}),
