@@ -55,7 +55,9 @@ status_field() {
 @test "a release version from the scheduler is built, then the boot script runs" {
   ANSWER='{"version":"7.11.2"}' bootstrap
   [ "$status" -eq 0 ] || { cat "$EW_ROOT/var/log/user-data.log"; false; }
-  grep -q -- '-e concourse_version=7.11.2$' "$CALLS"
+  grep -q -- '-e concourse_version=7.11.2 -e @.*/opt/external-worker/build-vars.json$' "$CALLS"
+  # The mirrors and checksums of the settings reach the build play.
+  [ -f "$EW_ROOT/opt/external-worker/build-vars.json" ]
   [ "$(tail -n 1 "$CALLS")" = boot ]
 }
 
@@ -63,7 +65,7 @@ status_field() {
   write_settings 7.10.0
   ANSWER='{"version":"7.11.2"}' bootstrap
   [ "$status" -eq 0 ]
-  grep -q -- '-e concourse_version=7.10.0$' "$CALLS"
+  grep -q -- '-e concourse_version=7.10.0 -e @' "$CALLS"
   run grep -c '^curl' "$CALLS"
   [ "$output" = 0 ]
 }
