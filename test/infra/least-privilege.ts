@@ -29,7 +29,9 @@ export function stateMachineUses(name: string): Uses {
   const visit = (states: Record<string, Record<string, unknown>>) => {
     for (const [state, body] of Object.entries(states)) {
       const resource = String(body.Resource ?? '');
-      const sdk = /^arn:aws:states:::aws-sdk:([a-z0-9]+):([a-zA-Z0-9]+)$/.exec(resource);
+      const sdk = /^arn:(?:aws[a-z-]*|\$\{Partition\}):states:::aws-sdk:([a-z0-9]+):([a-zA-Z0-9]+)$/.exec(
+        resource,
+      );
       if (sdk) {
         const [, service = '', action = ''] = sdk;
         const prefix = TASK_PREFIX[service] ?? service;
@@ -49,7 +51,8 @@ export function stateMachineUses(name: string): Uses {
         if (prefix === 'scheduler' && action === 'updateSchedule')
           use(uses, 'iam:PassRole', `${state} (schedule role)`);
       }
-      if (resource === 'arn:aws:states:::lambda:invoke') use(uses, 'lambda:InvokeFunction', state);
+      if (/^arn:(?:aws[a-z-]*|\$\{Partition\}):states:::lambda:invoke$/.test(resource))
+        use(uses, 'lambda:InvokeFunction', state);
       for (const branch of (body.Branches as Array<{ States: never }> | undefined) ?? [])
         visit(branch.States);
       const processor = (body.ItemProcessor ?? body.Iterator) as { States: never } | undefined;
