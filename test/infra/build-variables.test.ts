@@ -120,7 +120,9 @@ describe('the image build and the first boot get the same variables', () => {
       Components: [{ Parameters: Match.arrayWith([{ Name: 'BuildVariables', Value: [encoded] }]) }],
     });
     const document = fs.readFileSync(path.join(ROOT, 'infra', 'image', 'worker-component.yml'), 'utf8');
-    expect(document).toMatch(/base64 -d >"\$vars" <<'VARIABLES'\n\s*\{\{ BuildVariables \}\}\n\s*VARIABLES\n/);
+    expect(document).toMatch(
+      /base64 -d >"\$vars" <<'VARIABLES'\n\s*\{\{ BuildVariables \}\}\n\s*VARIABLES\n/,
+    );
     expect(document).toContain('build.yml -e "concourse_version=${version}" -e "@${vars}"');
   });
 

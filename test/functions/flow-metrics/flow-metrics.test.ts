@@ -104,5 +104,4 @@ describe('flow outcomes', () => {
       /invalid execution status change: \(root\): unknown key "extra"/,
     );
   });
-
 });
