@@ -249,20 +249,31 @@ FILES
 # The image's own checks, as Image Builder runs them: the version is resolved by the component's
 # step (pinned here), then its validate and test phases run in the root.
 @test "the image's validate and test steps pass" {
-  local script
+  local script pattern
+  # The recipe passes the stack's own version grammar: read from the same source, never copied.
+  pattern=$(cd "$REPO" && node_modules/.bin/tsx -e \
+    'import { CONCOURSE_VERSION_PATTERN_SOURCE as p } from "./functions/lib/concourse-version"; process.stdout.write(p)')
   while IFS= read -r -d '' script; do
     run in_root bash -c "$script"
     [ "$status" = 0 ] || { echo "$output"; false; }
-  done < <(python3 - "$COMPONENT" <<'PY'
-import re, sys, yaml
+  done < <(VERSION_PATTERN="$pattern" python3 - "$COMPONENT" <<'PY'
+import os, re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 values = {"PinnedVersion": "7.11.2", "Region": "eu-west-1", "BuildVersionParameter": "/unused",
-          "SchedulerApiAddress": "https://scheduler.invalid"}
+          "SchedulerApiAddress": "https://scheduler.invalid", "VersionPattern": os.environ["VERSION_PATTERN"]}
+for parameter in doc["parameters"]:
+    (name, spec), = parameter.items()
+    if name not in values and "default" in spec:
+        values[name] = spec["default"]
+def value(match):
+    if match.group(1) not in values:
+        sys.exit(f"component parameter {match.group(1)} has no value in this test: add it")
+    return values[match.group(1)]
 steps = [s for p in doc["phases"] for s in p["steps"]
          if s["name"] == "ResolveConcourseVersion" or p["name"] in ("validate", "test")]
 for step in steps:
     script = step["inputs"]["commands"][0]
-    sys.stdout.write(re.sub(r"\{\{ *(\w+) *\}\}", lambda m: values[m.group(1)], script) + "\0")
+    sys.stdout.write(re.sub(r"\{\{ *(\w+) *\}\}", value, script) + "\0")
 PY
 )
   [ "$(cat "$ROOT/opt/external-worker/concourse-version")" = 7.11.2 ]
