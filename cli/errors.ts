@@ -27,35 +27,20 @@ export abstract class CliError extends Error {
   abstract readonly exitCode: ExitCode;
 }
 
-export class UsageError extends CliError {
-  override readonly name = 'UsageError';
-  readonly exitCode = EXIT.usage;
+/** An expected failure class named `name` (a literal, for matching), exiting with `exitCode`. */
+function expected<Name extends string>(name: Name, exitCode: ExitCode) {
+  return class extends CliError {
+    override readonly name: Name = name;
+    readonly exitCode = exitCode;
+  };
 }
 
-export class StackNotFoundError extends CliError {
-  override readonly name = 'StackNotFoundError';
-  readonly exitCode = EXIT.stackNotFound;
-}
-
-export class NotFoundError extends CliError {
-  override readonly name = 'NotFoundError';
-  readonly exitCode = EXIT.notFound;
-}
-
-export class OperationFailedError extends CliError {
-  override readonly name = 'OperationFailedError';
-  readonly exitCode = EXIT.failed;
-}
-
-export class NotConfirmedError extends CliError {
-  override readonly name = 'NotConfirmedError';
-  readonly exitCode = EXIT.notConfirmed;
-}
-
-export class AwsAccessError extends CliError {
-  override readonly name = 'AwsAccessError';
-  readonly exitCode = EXIT.aws;
-}
+export class UsageError extends expected('UsageError', EXIT.usage) {}
+export class StackNotFoundError extends expected('StackNotFoundError', EXIT.stackNotFound) {}
+export class NotFoundError extends expected('NotFoundError', EXIT.notFound) {}
+export class OperationFailedError extends expected('OperationFailedError', EXIT.failed) {}
+export class NotConfirmedError extends expected('NotConfirmedError', EXIT.notConfirmed) {}
+export class AwsAccessError extends expected('AwsAccessError', EXIT.aws) {}
 
 /** AWS SDK errors a user can fix (credentials, region, permissions), as one clear line. */
 const ACCESS_ERRORS = new Set([
