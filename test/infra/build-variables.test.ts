@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { buildVariables, encodedBuildVariables, MIRROR_VARIABLES } from '../../infra/build-variables';
-import { ConfigError, parseConfig } from '../../infra/config';
+import { parseConfig } from '../../infra/config';
+import { problems } from '../support/config-problems';
 import { synth } from '../support/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -14,16 +15,6 @@ const MIRRORS = {
   ssmAgent: 'https://mirror.example.com:8443/ssm',
   gems: 'https://gems.example.com',
 };
-
-function problems(context: Record<string, unknown>): string[] {
-  try {
-    parseConfig(context);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('configuration was accepted');
-}
 
 const decode = (encoded: string) => JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
 

@@ -1,16 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ConfigError, parseConfig } from '../../infra/config';
-
-function problems(context: Record<string, unknown>): string[] {
-  try {
-    parseConfig(context);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('configuration was accepted');
-}
+import { parseConfig } from '../../infra/config';
+import { problems } from '../support/config-problems';
 
 describe('configuration', () => {
   test('defaults follow the original stack', () => {

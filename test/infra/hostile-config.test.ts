@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../infra/config';
+import { problemsOrNone as problems } from '../support/config-problems';
 
 // Every configuration key whose value reaches a shell (user data, bootstrap, image component), an
 // Ansible variable or a Jinja context, fed each hostile value: synthesis must stop with a problem
@@ -46,16 +46,6 @@ const KEYS: Record<string, (bad: string) => Record<string, unknown>> = {
   'extraTags (value)': (bad) => ({ extraTags: { team: `ci${bad}` } }),
   'extraTags (key)': (bad) => ({ extraTags: { [`team${bad}`]: 'ci' } }),
 };
-
-function problems(context: Record<string, unknown>): string[] {
-  try {
-    parseConfig(context);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 // Tag values may hold spaces, as AWS allows: they go to EC2 tags only, never to a shell.
 const cases = Object.entries(KEYS).flatMap(([key, build]) =>

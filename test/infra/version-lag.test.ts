@@ -1,17 +1,7 @@
 import { METRIC } from '../../functions/lib/metric-names';
-import { ConfigError, parseConfig } from '../../infra/config';
 import { lagAlarmWindow } from '../../infra/version-lag';
+import { problemsOrNone as problems } from '../support/config-problems';
 import { synth } from '../support/stack';
-
-function problems(context: Record<string, unknown>): string[] {
-  try {
-    parseConfig(context);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe('the fleet-behind alarm follows versionCheckInterval', () => {
   test('one period per check, as many periods as the tolerance', () => {
