@@ -95,7 +95,7 @@ beforeAll(() => {
         strict: true,
         noEmit: true,
         skipLibCheck: true,
-        types: [],
+        types: ['node'],
         typeRoots: [path.join(ROOT, 'node_modules', '@types')],
       },
       files: ['app.ts'],
