@@ -1,6 +1,7 @@
 /**
  * Builds what the package ships (`npm pack` runs it as `prepack`): the construct compiled into
- * lib/index.js with its declarations in lib/types/, each Lambda function's bundle in
+ * lib/index.js with its declarations in lib/types/, the operator CLI in lib/cli.js, each Lambda
+ * function's bundle in
  * lib/functions/<name>/ (so a consuming app needs neither esbuild nor the functions' sources), and
  * the files the construct reads at synth beside the entry, where it looks for them.
  */
@@ -8,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { bundleFunction, FUNCTIONS_DIR } from '../infra/bundling';
+import { BUNDLE_OPTIONS, bundleFunction, FUNCTIONS_DIR } from '../infra/bundling';
 
 const ROOT = path.join(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
@@ -27,6 +28,13 @@ async function main(): Promise<void> {
     format: 'cjs',
     external: EXTERNAL.flatMap((name) => [name, `${name}/*`]),
     logLevel: 'warning',
+  });
+  // The operator CLI, whole (its AWS SDK clients included): what the package's bin runs.
+  await build({
+    ...BUNDLE_OPTIONS,
+    minify: false,
+    entryPoints: [path.join(ROOT, 'cli', 'entry.ts')],
+    outfile: path.join(LIB, 'cli.js'),
   });
   // Read at synth relative to the entry, as infra/ reads them relative to itself.
   for (const folder of ['userdata', 'image']) {

@@ -126,6 +126,8 @@ describe('the packed construct in another app', () => {
       expect.arrayContaining([
         'package.json',
         'lib/index.js',
+        'lib/cli.js',
+        'bin/external-worker.js',
         'lib/types/infra/index.d.ts',
         'lib/functions/version-check/index.js',
         'lib/userdata/bootstrap.sh',
@@ -137,6 +139,17 @@ describe('the packed construct in another app', () => {
     expect(
       packed.filter((file) => /^(test|infra|functions|bench|cdk\.out|ansible\/tests)\//.test(file)),
     ).toEqual([]);
+  });
+
+  test('the packaged operator CLI runs without the sources or tsx', () => {
+    const help = spawnSync(
+      process.execPath,
+      [path.join(appDir, 'node_modules', 'external-worker', 'bin', 'external-worker.js'), '--help'],
+      { cwd: appDir, encoding: 'utf8' },
+    );
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(/^usage: external-worker <command> --stack <name>/);
+    expect(help.status).toBe(0);
   });
 
   test('the fleet takes its VPC, subnets and security groups from the app: no deploy parameter', () => {
