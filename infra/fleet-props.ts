@@ -1,4 +1,4 @@
-import { Duration, Fn, Size, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Fn, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -270,6 +270,19 @@ export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): Ex
   const subnets = config.subnetIds?.map((subnetId, i) =>
     ec2.Subnet.fromSubnetId(scope, `Subnet${i}`, subnetId),
   );
+  // Only ids are read from these imports: what CDK warns they lack (zones, route tables) is never used.
+  if (vpc) {
+    Validations.of(vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      reason: 'Only the VPC id is read: the subnets are given by id.',
+    });
+  }
+  for (const subnet of subnets ?? []) {
+    Validations.of(subnet).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      reason: 'Only the subnet id is read.',
+    });
+  }
   const schedule = (expression: string | undefined) =>
     expression ? autoscaling.Schedule.expression(expression) : undefined;
   const duration = (value: number) => Duration.seconds(value);
