@@ -315,7 +315,11 @@ function wireLaunchParameters(stack: ExternalWorkerStack) {
     'Environment.Variables.WORKER_VERSION',
     Fn.conditionIf(isPinned.logicalId, version.valueAsString, Aws.NO_VALUE),
   );
-  const currentAmi = stack.getLogicalId(fleet.node.findChild('CurrentAmi').node.defaultChild as CfnElement);
+  // Absent when workerAmiId pins the AMI: nothing resolves it at deploy time then.
+  const currentAmiResolution = fleet.node.tryFindChild('CurrentAmi')?.node.defaultChild as
+    | CfnElement
+    | undefined;
+  const currentAmi = currentAmiResolution && stack.getLogicalId(currentAmiResolution);
 
   const ref = (p: CfnParameter) => ({ Ref: stack.getLogicalId(p) });
   return {
@@ -332,12 +336,14 @@ function wireLaunchParameters(stack: ExternalWorkerStack) {
       }
       setKeeprunningTags(template, ref(debug));
       // A launch with other choices re-resolves the AMI before the launch template changes.
-      const fingerprint = template.Resources[currentAmi]?.Properties?.Fingerprint as {
-        'Fn::Join': [string, Json[]];
-      };
-      fingerprint['Fn::Join'][1].push(
-        ...[instanceType, capacity, spotMaxPrice, keyParameter, debug, version].map(ref),
-      );
+      if (currentAmi) {
+        const fingerprint = template.Resources[currentAmi]?.Properties?.Fingerprint as {
+          'Fn::Join': [string, Json[]];
+        };
+        fingerprint['Fn::Join'][1].push(
+          ...[instanceType, capacity, spotMaxPrice, keyParameter, debug, version].map(ref),
+        );
+      }
       const leftOver = JSON.stringify(template.Resources);
       for (const standIn of [KEY_PARAMETER_STAND_IN, SCHEDULE_STAND_IN, KEEPRUNNING_SETTING]) {
         if (leftOver.includes(standIn))

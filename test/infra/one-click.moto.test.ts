@@ -167,6 +167,21 @@ describe('the one-click template', () => {
     });
   });
 
+  test('a launch with other choices resolves the current AMI again before the launch template changes', () => {
+    const [, resolution] = resources('Custom::WorkerAmi')[0] ?? [];
+    const parts = JSON.stringify(resolution?.Properties?.Fingerprint);
+    for (const name of [
+      'InstanceType',
+      'Capacity',
+      'SpotMaxPrice',
+      'WorkerKeyParameter',
+      'DebugMode',
+      'WorkerVersion',
+    ]) {
+      expect(parts).toContain(JSON.stringify({ Ref: name }));
+    }
+  });
+
   test('the worker key, debug mode and version reach the user data settings as parameters', () => {
     const [, launchTemplate] = resources('AWS::EC2::LaunchTemplate')[0] ?? [];
     const userData = JSON.stringify(
