@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BuildOptions, build } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 import { sdkSchemaPlugin } from './sdk-schema-plugin';
 
 /** Folder of the Lambda sources, and the entry of each function. */
@@ -33,6 +34,8 @@ export const BUNDLE_OPTIONS = {
 
 /** Bundles function `name` into `outfile`; returns the bundle's size in bytes. */
 export async function bundleFunction(name: string, outfile: string, options: BuildOptions = BUNDLE_OPTIONS) {
+  // Loaded when a bundle is built: the packaged construct ships its bundles and needs no esbuild.
+  const { build } = await import('esbuild');
   const result = await build({ ...options, entryPoints: [functionEntry(name)], outfile, metafile: true });
   return Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 }
@@ -41,10 +44,19 @@ export async function bundleFunction(name: string, outfile: string, options: Bui
 const BUNDLE_SCRIPT = path.join(__dirname, 'bundle-function.ts');
 
 /**
+ * Where the package build (scripts/build-package.ts) puts each function's bundle, beside the
+ * compiled entry: the packaged construct deploys those, byte for byte what a synthesis here builds.
+ */
+export const PREBUILT_FUNCTIONS_DIR = path.join(__dirname, 'functions');
+
+/**
  * The code asset of function `name`: bundled by the local esbuild with BUNDLE_OPTIONS. esbuild's
  * plugins need its asynchronous API, which a construct cannot await, so a child process bundles.
+ * The packaged construct has its bundles already: a folder of the same bytes, so the same asset hash.
  */
 export function functionCode(name: string): lambda.Code {
+  const prebuilt = path.join(PREBUILT_FUNCTIONS_DIR, name);
+  if (fs.existsSync(path.join(prebuilt, 'index.js'))) return lambda.Code.fromAsset(prebuilt);
   return lambda.Code.fromAsset(path.join(FUNCTIONS_DIR, name), {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {

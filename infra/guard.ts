@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import type { CfnGuardValidator as Validator } from '@cdklabs/cdk-validator-cfnguard';
 import {
   type IPolicyValidationContext,
   type IPolicyValidationPlugin,
@@ -12,11 +12,21 @@ import type { IConstruct } from 'constructs';
 /** Name under which the cfn-guard plugin reports, and prefix of its acknowledgements. */
 export const GUARD_PLUGIN = 'cdk-validator-cfnguard';
 
-const CONTROL_TOWER = path.join(
-  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
-  'rules',
-  'control-tower',
-);
+/**
+ * The validator, loaded when a synthesis runs it: the packaged construct acknowledges rules
+ * (acknowledgeGuardRule) without depending on the validator, which only this project's checks run.
+ */
+function cfnGuard(): typeof Validator {
+  return (require('@cdklabs/cdk-validator-cfnguard') as { CfnGuardValidator: typeof Validator })
+    .CfnGuardValidator;
+}
+
+const controlTowerDir = () =>
+  path.join(
+    path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
+    'rules',
+    'control-tower',
+  );
 // The report of a whole stack is larger than the default 1 MiB output buffer of cfn-guard.
 const MAX_BUFFER = 64 * 1024 * 1024;
 
@@ -33,7 +43,7 @@ let rules: GuardRule[] | undefined;
 function controlTowerRules(): GuardRule[] {
   if (rules) return rules;
   const metadata = new Map<string, string[]>();
-  const metadataDir = path.join(CONTROL_TOWER, 'metadata');
+  const metadataDir = path.join(controlTowerDir(), 'metadata');
   for (const file of fs.readdirSync(metadataDir, { recursive: true }).map(String)) {
     if (!file.endsWith('.metadata.json')) continue;
     const { EvaluatedResourceTypes } = JSON.parse(fs.readFileSync(path.join(metadataDir, file), 'utf8')) as {
@@ -41,7 +51,7 @@ function controlTowerRules(): GuardRule[] {
     };
     metadata.set(path.basename(file, '.metadata.json'), EvaluatedResourceTypes ?? []);
   }
-  const rulesDir = path.join(CONTROL_TOWER, 'cfn-guard');
+  const rulesDir = path.join(controlTowerDir(), 'cfn-guard');
   rules = fs
     .readdirSync(rulesDir, { recursive: true })
     .map(String)
@@ -76,7 +86,7 @@ export function applicableGuardRules(templatePaths: readonly string[]): GuardRul
 
 /** The cfn-guard binary the plugin runs on this machine. */
 export function guardBinary(): string {
-  return (new CfnGuardValidator({ controlTowerRulesEnabled: false }) as unknown as { guard: string }).guard;
+  return (new (cfnGuard())({ controlTowerRulesEnabled: false }) as unknown as { guard: string }).guard;
 }
 
 /**
@@ -92,7 +102,7 @@ class ControlTowerGuard implements IPolicyValidationPlugin {
     const disabledRules = controlTowerRules()
       .map((rule) => rule.name)
       .filter((name) => !applicable.has(name));
-    return new CfnGuardValidator({ disabledRules, maxBuffer: MAX_BUFFER }).validate(context);
+    return new (cfnGuard())({ disabledRules, maxBuffer: MAX_BUFFER }).validate(context);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { IConstruct } from 'constructs';
 import { RUNTIME_PARAMETER, TAG } from '../functions/lib/contract';
 import type { WorkerConfig } from './config';
 
@@ -32,3 +33,14 @@ export const workerImageName = (config: WorkerConfig): string => `${config.stack
 /** Log group the workers ship their boot, worker and system logs to. */
 export const workerLogGroupName = (config: WorkerConfig): string =>
   `/${config.project}/${config.env}/workers`;
+
+/**
+ * A construct's path as the stack's logical ids read it: without the `Default` ids CDK leaves out
+ * of them, so that the fleet reads the same at a stack's root and embedded as `Default`.
+ */
+export const displayPath = (construct: IConstruct): string =>
+  construct.node.scopes
+    .slice(1)
+    .map((scope) => scope.node.id)
+    .filter((id) => id !== 'Default')
+    .join('/');

@@ -12,6 +12,7 @@ import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../functions/lib/met
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
+import { displayPath } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { lagAlarmWindow } from './version-lag';
@@ -179,7 +180,7 @@ export class Observability extends Construct {
       this.alarm(
         `DeadLetters${index}`,
         {
-          alarmDescription: `Dead-letter queue ${queue.node.path} is not empty: an event was not handled`,
+          alarmDescription: `Dead-letter queue ${displayPath(queue)} is not empty: an event was not handled`,
           metric: queue.metricApproximateNumberOfMessagesVisible({
             period: Duration.minutes(5),
             statistic: 'Maximum',

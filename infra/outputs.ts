@@ -2,14 +2,14 @@ import { CfnOutput, Fn } from 'aws-cdk-lib';
 import { OUTPUT, TAG } from '../functions/lib/contract';
 import type { WorkerConfig } from './config';
 import { runtimeParameters } from './names';
-import type { ExternalWorkerStack } from './stack';
+import type { ExternalWorkerFleet } from './stack';
 
 /**
  * What an operator needs after a deploy: names and ARNs to act on the fleet and its control plane.
  * The operator CLI (cli/) finds every resource it uses from these, given the stack name alone; the
  * destroy workflow adds its own (`DestroyStateMachineArn`).
  */
-export function addOutputs(stack: ExternalWorkerStack, config: WorkerConfig): void {
+export function addOutputs(stack: ExternalWorkerFleet, config: WorkerConfig): void {
   const outputs: Record<string, [string, string]> = {
     [OUTPUT.securityGroupId]: ['Security group of the workers', stack.fleet.securityGroup.attrGroupId],
     [OUTPUT.groupName]: ['Auto Scaling group of the workers', stack.fleet.groupName],

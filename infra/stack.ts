@@ -1,13 +1,17 @@
 import * as path from 'node:path';
-import { Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Fn, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import type { Construct } from 'constructs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
 import { AmiRetention } from './ami-retention';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
 import { WorkerFleet } from './fleet';
+import { type ExternalWorkerFleetProps, fleetPropsFromConfig, resolveFleetProps } from './fleet-props';
 import { acknowledgeGuardRule } from './guard';
 import { WorkerImagePipeline } from './image-pipeline';
 import { KeptExpiry } from './kept-expiry';
@@ -19,12 +23,20 @@ import { addOutputs } from './outputs';
 import { ImageRollout } from './rollout';
 import { VersionCheck } from './version-check';
 
-export interface ExternalWorkerStackProps extends StackProps {
-  config: WorkerConfig;
-}
-
-/** The whole deployment: the worker fleet and the event-driven control plane that keeps it healthy. */
-export class ExternalWorkerStack extends Stack {
+/**
+ * The whole deployment as a construct: the worker fleet and the event-driven control plane that
+ * keeps it healthy. One per stack: the stack's name is in the name of every resource, its outputs
+ * are what the operator CLI reads, and the destroy workflow ends by deleting that stack.
+ */
+export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, iam.IGrantable {
+  /** The configuration the fleet was built from, after validation. */
+  readonly config: WorkerConfig;
+  /** The workers' security group: allow what may reach them (`connections.allowFrom(peer, port)`). */
+  readonly connections: ec2.Connections;
+  /** The workers' instance role: grants to the fleet are grants to the worker hosts (not their builds). */
+  readonly grantPrincipal: iam.IPrincipal;
+  /** Failures, rollbacks and alarms are published here. */
+  readonly topic: sns.ITopic;
   readonly fleet: WorkerFleet;
   readonly notifications: Notifications;
   readonly image: WorkerImagePipeline;
@@ -36,10 +48,16 @@ export class ExternalWorkerStack extends Stack {
   readonly destroy: DestroyWorkflow;
   readonly observability: Observability;
 
-  constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
-    super(scope, id, props);
-    const { config } = props;
-    const inputs = deployInputs(this, config);
+  constructor(scope: Construct, id: string, props: ExternalWorkerFleetProps = {}) {
+    super(scope, id);
+    const host = Stack.of(this);
+    if (host.node.findAll().some((c) => c !== this && c instanceof ExternalWorkerFleet)) {
+      throw new Error(`${host.stackName} already holds an ExternalWorkerFleet: one fleet per stack`);
+    }
+    const resolved = resolveFleetProps(this, props);
+    const config = resolved.config;
+    this.config = config;
+    const inputs = deployInputs(this, { ...config, ...resolved.references });
     const logRetention = config.logRetentionDays as logs.RetentionDays;
     // Every log group of the stack keeps its events for logRetentionDays.
     if (config.logRetentionDays < 365) {
@@ -55,10 +73,7 @@ export class ExternalWorkerStack extends Stack {
       'CloudWatch Logs encrypts every log group at rest; no secret is logged (the worker key is read at boot and never printed), so a customer-managed key would protect nothing more.',
     );
 
-    Tags.of(this).add(STACK_TAG, config.stackName);
-    Tags.of(this).add('project', config.project);
-    Tags.of(this).add('env', config.env);
-    for (const [key, value] of Object.entries(config.extraTags)) Tags.of(this).add(key, value);
+    tagResources(this, config);
 
     const playbook = new s3assets.Asset(this, 'Playbook', {
       path: path.join(__dirname, '..', 'ansible'),
@@ -125,5 +140,88 @@ export class ExternalWorkerStack extends Stack {
     this.observability.alarms.push(this.keptExpiry.alarm);
 
     addOutputs(this, config);
+    // The CLI reads the outputs by their names, wherever the fleet sits in the stack.
+    for (const child of this.node.children) {
+      if (child instanceof CfnOutput) child.overrideLogicalId(child.node.id);
+    }
+
+    this.connections = new ec2.Connections({
+      securityGroups: [
+        ec2.SecurityGroup.fromSecurityGroupId(
+          this,
+          'WorkerSecurityGroup',
+          this.fleet.securityGroup.attrGroupId,
+          {
+            allowAllOutbound: true,
+          },
+        ),
+      ],
+    });
+    for (const { securityGroup, port, description } of resolved.ingressReferences) {
+      this.connections.allowFrom(securityGroup, ec2.Port.tcp(port), description);
+    }
+    this.grantPrincipal = this.fleet.role;
+    this.topic = this.notifications.topic;
+  }
+
+  /** Lets `grantee` start a worker image build (what `external-worker rebuild` does). */
+  grantStartRebuild(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['imagebuilder:StartImagePipelineExecution'],
+      resourceArns: [this.image.pipeline.attrArn],
+    });
+  }
+
+  /** Lets `grantee` start the destroy workflow (which still asks for the stack name as confirmation). */
+  grantStartDestroy(grantee: iam.IGrantable): iam.Grant {
+    return this.destroy.workflow.stateMachine.grantStartExecution(grantee);
+  }
+}
+
+/** The tags of everything the fleet creates, and of what its functions create at run time. */
+function tagResources(scope: Construct, config: WorkerConfig): void {
+  Tags.of(scope).add(STACK_TAG, config.stackName);
+  Tags.of(scope).add('project', config.project);
+  Tags.of(scope).add('env', config.env);
+  for (const [key, value] of Object.entries(config.extraTags)) Tags.of(scope).add(key, value);
+}
+
+export interface ExternalWorkerStackProps extends StackProps {
+  config: WorkerConfig;
+}
+
+/** The app's stack: one ExternalWorkerFleet built from the cdk.json configuration. */
+export class ExternalWorkerStack extends Stack {
+  /** The fleet, as `Default`: its resources keep the logical ids they have at the stack's root. */
+  readonly workers: ExternalWorkerFleet;
+  readonly fleet: WorkerFleet;
+  readonly notifications: Notifications;
+  readonly image: WorkerImagePipeline;
+  readonly versionCheck: VersionCheck;
+  readonly retention: AmiRetention;
+  readonly rollout: ImageRollout;
+  readonly lifecycle: Lifecycle;
+  readonly keptExpiry: KeptExpiry;
+  readonly destroy: DestroyWorkflow;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
+    super(scope, id, props);
+    this.workers = new ExternalWorkerFleet(this, 'Default', fleetPropsFromConfig(this, props.config));
+    // What CDK shares stack-wide (the provider of AWS API custom resources) is the fleet's here.
+    tagResources(this, this.workers.config);
+    ({
+      fleet: this.fleet,
+      notifications: this.notifications,
+      image: this.image,
+      versionCheck: this.versionCheck,
+      retention: this.retention,
+      rollout: this.rollout,
+      lifecycle: this.lifecycle,
+      keptExpiry: this.keptExpiry,
+      destroy: this.destroy,
+      observability: this.observability,
+    } = this.workers);
   }
 }

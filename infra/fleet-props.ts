@@ -1,0 +1,346 @@
+import { Duration, Fn, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { parseConfig, type WorkerConfig } from './config';
+import type { DeployInputs } from './deploy-inputs';
+
+/** How the group buys its instances: Spot (the original's default profile) or on-demand. */
+export enum WorkerCapacity {
+  SPOT = 'spot',
+  ON_DEMAND = 'ondemand',
+}
+
+/** The Cycloid (Concourse) scheduler the workers register with. Defaults: Cycloid SaaS. */
+export interface SchedulerEndpoint {
+  /** Base URL whose `/api/v1/info` gives the Concourse version to install. */
+  readonly apiAddress?: string;
+  /** Allow an http:// apiAddress (a scheduler on a trusted network only). @default false */
+  readonly allowHttp?: boolean;
+  /** Host of the TSA the workers register through. */
+  readonly host?: string;
+  /** Port of the TSA. */
+  readonly port?: number;
+  /** The TSA's public host key (an OpenSSH public key line). */
+  readonly tsaPublicKey?: string;
+}
+
+/** Where the image build downloads from: each origin, or a mirror of its layout (https only). */
+export interface ArtifactMirrors {
+  readonly concourse?: string;
+  readonly telegrafRepository?: string;
+  readonly telegrafKey?: string;
+  readonly ssmAgent?: string;
+  readonly gems?: string;
+}
+
+/**
+ * A pool of Cycloid CI workers and its control plane. Every property is optional; each default is
+ * the original stack's. Values are checked by the same parser as the app's cdk.json configuration:
+ * a bad one fails the synthesis with one line per problem, naming the configuration key.
+ */
+export interface ExternalWorkerFleetProps {
+  /** Concourse team the workers register to. @default a `TeamId` CloudFormation parameter */
+  readonly teamId?: string;
+  /** Cycloid organization, used in tags. @default a `Customer` CloudFormation parameter */
+  readonly customer?: string;
+  /** Project name, in resource names and tags. @default 'external-worker' */
+  readonly project?: string;
+  /** Environment name, in resource names and tags. @default 'prod' */
+  readonly env?: string;
+  /** VPC of the workers and of the image builds. @default `VpcId` and `SubnetIds` CloudFormation parameters */
+  readonly vpc?: ec2.IVpc;
+  /** Subnets of the workers; they need outbound access to the scheduler and AWS APIs. @default the VPC's default selection */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** @default Cycloid SaaS */
+  readonly scheduler?: SchedulerEndpoint;
+  /** SSM SecureString holding the worker's private key. @default `/<project>/<env>/worker-key` */
+  readonly workerKeyParameterName?: string;
+  /** Concourse worker tag. @default none */
+  readonly workerTag?: string;
+  /** @default 'containerd' */
+  readonly workerRuntime?: 'containerd' | 'guardian' | 'houdini';
+  /** DNS servers of the build containers. @default the VPC's */
+  readonly workerDnsServers?: string[];
+  /** Pin the Concourse version. @default follow the scheduler's */
+  readonly workerVersion?: string;
+  /** Allowed to reach the workers over SSH (tcp/22). Anything else: `connections`. @default none */
+  readonly bastionSecurityGroup?: ec2.ISecurityGroup;
+  /** Allowed to read the workers' Prometheus metrics (tcp/9100). @default none */
+  readonly metricsSecurityGroup?: ec2.ISecurityGroup;
+  /** EC2 key pair of the workers. @default none: SSM Session Manager */
+  readonly keyPair?: ec2.IKeyPair;
+  /** Tags of the workers and their volumes. @default none */
+  readonly extraTags?: Record<string, string>;
+  /** Run this AMI instead of the built ones. @default the image pipeline's */
+  readonly workerAmiId?: string;
+  /** @default 1 */
+  readonly desiredCapacity?: number;
+  /** @default 1 */
+  readonly minCapacity?: number;
+  /** @default 6 */
+  readonly maxCapacity?: number;
+  /** One type, or several: a mixed instances policy over all of them. @default [c5d.2xlarge] */
+  readonly instanceTypes?: ec2.InstanceType[];
+  /** @default WorkerCapacity.SPOT */
+  readonly capacity?: WorkerCapacity;
+  /** Maximum Spot price, USD per hour (Spot only). @default 0.3 */
+  readonly spotMaxPrice?: number | string;
+  /** @default 20 GiB */
+  readonly rootVolumeSize?: Size;
+  /** The work dir's volume. @default 130 GiB */
+  readonly dataVolumeSize?: Size;
+  /** @default true */
+  readonly ebsOptimized?: boolean;
+  /** Baggageclaim's file system. @default 'btrfs' */
+  readonly fsVolumeType?: 'btrfs' | 'ext4';
+  /** Work dir on the instance store (NVMe) instead of the data volume. @default false */
+  readonly useLocalDevice?: boolean;
+  /** Device of the work dir, or 'nodevice'. @default '/dev/xvdf' */
+  readonly varLibDevice?: string;
+  /** Scheduled start (to the configured size) and stop (to zero), UTC. @default none */
+  readonly schedule?: { readonly start?: autoscaling.Schedule; readonly stop?: autoscaling.Schedule };
+  /** Keep an instance that failed to boot, out of the fleet, for debugging (the original's DebugMode). @default false */
+  readonly keepRunningOnBootFailure?: boolean;
+  /** Let builds reach the instance role (IMDS hop limit 2). @default false */
+  readonly buildsUseInstanceRole?: boolean;
+  /** ansible-core of the image build. @default '2.17.7' */
+  readonly ansibleVersion?: string;
+  /** @default the origins */
+  readonly artifactMirrors?: ArtifactMirrors;
+  /** sha256 of Concourse tarballs by version, checked by the build. @default none */
+  readonly concourseChecksums?: Record<string, string>;
+  /** Built AMIs kept. @default 3 */
+  readonly amiRetention?: number;
+  /** Share of EC2's request rates a retention run may use. @default 0.8 */
+  readonly amiRetentionRequestShare?: number;
+  /** Instance refresh minimum healthy percentage. @default 90 */
+  readonly minHealthyPercentage?: number;
+  /** @default 15 minutes */
+  readonly bootTimeout?: Duration;
+  /** @default 30 minutes */
+  readonly drainTimeout?: Duration;
+  /** @default 5 minutes */
+  readonly versionCheckInterval?: Duration;
+  /** How long the fleet may run an older version than the scheduler before an alarm. @default 3 hours */
+  readonly versionLagTolerance?: Duration;
+  /** Life of an instance kept for debugging. @default 24 hours */
+  readonly keptInstanceTtl?: Duration;
+  /** Subscribed to the notifications topic. @default none */
+  readonly notificationEmail?: string;
+  /** Retention of every log group. @default one month */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The configuration a fleet is built from, and the deploy inputs given as references (tokens). */
+export interface ResolvedFleetProps {
+  config: WorkerConfig;
+  /** Deploy inputs given as unresolved references: they replace the configuration's. */
+  references: Partial<DeployInputs>;
+  /** Security groups given as references: allowed through `connections`, not the group's own rules. */
+  ingressReferences: Array<{ securityGroup: ec2.ISecurityGroup; port: number; description: string }>;
+}
+
+// In the parser's own unit: a bare number there is minutes.
+const seconds = (duration: Duration | undefined) =>
+  duration === undefined ? undefined : `${duration.toSeconds()}s`;
+const gibibytes = (size: Size | undefined) => size?.toGibibytes();
+/** A reference resolved at deploy time (a parameter, an attribute): the parser cannot read it. */
+const unresolved = (value: string | undefined) => value !== undefined && Token.isUnresolved(value);
+
+/**
+ * The fleet's configuration from its typed properties, checked by `parseConfig` like the app's
+ * context. The stack holding the fleet names it: its name is the `<stack>` of every resource name.
+ */
+export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetProps): ResolvedFleetProps {
+  const stack = Stack.of(scope);
+  if (Token.isUnresolved(stack.stackName)) {
+    throw new Error('ExternalWorkerFleet: the stack holding the fleet needs a stack name known at synth');
+  }
+  const references: Partial<DeployInputs> = {};
+  const raw: Record<string, unknown> = {};
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined) raw[key] = value;
+  };
+  const setOrReference = (key: 'teamId' | 'customer' | 'vpcId', value: string | undefined) => {
+    if (unresolved(value)) references[key] = value;
+    else set(key, value);
+  };
+
+  setOrReference('teamId', props.teamId);
+  setOrReference('customer', props.customer);
+  set('project', props.project);
+  set('env', props.env);
+  if (!Token.isUnresolved(stack.region)) set('region', stack.region);
+  if (props.vpc) {
+    setOrReference('vpcId', props.vpc.vpcId);
+    const subnetIds = props.vpc.selectSubnets(props.vpcSubnets).subnetIds;
+    if (subnetIds.some((id) => unresolved(id)) || references.vpcId !== undefined) {
+      references.subnetIds = subnetIds;
+      // One reference, and both are: a subnet list must come with its VPC.
+      references.vpcId = props.vpc.vpcId;
+      delete raw.vpcId;
+    } else set('subnetIds', subnetIds);
+  } else if (props.vpcSubnets) {
+    throw new Error('ExternalWorkerFleet: vpcSubnets selects subnets of a vpc; give the vpc too');
+  }
+  set('schedulerApiAddress', props.scheduler?.apiAddress);
+  set('schedulerAllowHttp', props.scheduler?.allowHttp);
+  set('schedulerHost', props.scheduler?.host);
+  set('schedulerPort', props.scheduler?.port);
+  set('tsaPublicKey', props.scheduler?.tsaPublicKey);
+  // The default name is the parser's to give: the configuration then reads as the app's own.
+  const defaultKeyParameter = `/${props.project ?? 'external-worker'}/${props.env ?? 'prod'}/worker-key`;
+  if (props.workerKeyParameterName !== defaultKeyParameter) {
+    set('workerKeyParameter', props.workerKeyParameterName);
+  }
+  set('workerTag', props.workerTag);
+  set('workerRuntime', props.workerRuntime);
+  set('workerDnsServer', props.workerDnsServers);
+  set('workerVersion', props.workerVersion);
+
+  const ingressReferences: ResolvedFleetProps['ingressReferences'] = [];
+  const ingress = [
+    ['bastionSecurityGroupId', props.bastionSecurityGroup, 22, 'SSH from the bastion'],
+    ['metricsSecurityGroupId', props.metricsSecurityGroup, 9100, 'Prometheus metrics (Telegraf)'],
+  ] as const;
+  for (const [key, securityGroup, port, description] of ingress) {
+    if (!securityGroup) continue;
+    if (unresolved(securityGroup.securityGroupId)) {
+      ingressReferences.push({ securityGroup, port, description });
+    } else set(key, securityGroup.securityGroupId);
+  }
+
+  set('keyPairName', props.keyPair?.keyPairName);
+  set('extraTags', props.extraTags);
+  set('workerAmiId', props.workerAmiId);
+  set('desiredCapacity', props.desiredCapacity);
+  set('minSize', props.minCapacity);
+  set('maxSize', props.maxCapacity);
+  set(
+    'instanceType',
+    props.instanceTypes?.map((type) => type.toString()),
+  );
+  set('capacity', props.capacity);
+  set('spotMaxPrice', props.spotMaxPrice);
+  set('rootVolumeSize', gibibytes(props.rootVolumeSize));
+  set('dataVolumeSize', gibibytes(props.dataVolumeSize));
+  set('ebsOptimized', props.ebsOptimized);
+  set('fsVolumeType', props.fsVolumeType);
+  set('useLocalDevice', props.useLocalDevice);
+  set('varLibDevice', props.varLibDevice);
+  if (props.schedule) {
+    const schedule: Record<string, string> = {};
+    if (props.schedule.start) schedule.start = props.schedule.start.expressionString;
+    if (props.schedule.stop) schedule.stop = props.schedule.stop.expressionString;
+    set('schedule', schedule);
+  }
+  set('keepRunningOnBootFailure', props.keepRunningOnBootFailure);
+  set('buildsUseInstanceRole', props.buildsUseInstanceRole);
+  set('ansibleVersion', props.ansibleVersion);
+  set('artifactMirrors', props.artifactMirrors);
+  set('concourseChecksums', props.concourseChecksums);
+  set('amiRetention', props.amiRetention);
+  set('amiRetentionRequestShare', props.amiRetentionRequestShare);
+  set('minHealthyPercentage', props.minHealthyPercentage);
+  set('bootTimeout', seconds(props.bootTimeout));
+  set('drainTimeout', seconds(props.drainTimeout));
+  set('versionCheckInterval', seconds(props.versionCheckInterval));
+  set('versionLagTolerance', seconds(props.versionLagTolerance));
+  set('keptInstanceTtl', seconds(props.keptInstanceTtl));
+  set('notificationEmail', props.notificationEmail);
+  set('logRetentionDays', props.logRetention);
+
+  const config = parseConfig(raw);
+  return { config: { ...config, stackName: stack.stackName }, references, ingressReferences };
+}
+
+/**
+ * The typed properties of a parsed configuration: what the app (cdk.json context) gives the
+ * construct. Security groups, key pair and VPC are imported by id into `scope`; nothing is created.
+ */
+export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): ExternalWorkerFleetProps {
+  const securityGroup = (id: string, securityGroupId: string | undefined) =>
+    securityGroupId ? ec2.SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId) : undefined;
+  const vpc = config.vpcId
+    ? // The zones are never read: the subnets are given by id.
+      ec2.Vpc.fromVpcAttributes(scope, 'Vpc', { vpcId: config.vpcId, availabilityZones: Fn.getAzs() })
+    : undefined;
+  const subnets = config.subnetIds?.map((subnetId, i) =>
+    ec2.Subnet.fromSubnetId(scope, `Subnet${i}`, subnetId),
+  );
+  // Only ids are read from these imports: what CDK warns they lack (zones, route tables) is never used.
+  if (vpc) {
+    Validations.of(vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      reason: 'Only the VPC id is read: the subnets are given by id.',
+    });
+  }
+  for (const subnet of subnets ?? []) {
+    Validations.of(subnet).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+      reason: 'Only the subnet id is read.',
+    });
+  }
+  const schedule = (expression: string | undefined) =>
+    expression ? autoscaling.Schedule.expression(expression) : undefined;
+  const duration = (value: number) => Duration.seconds(value);
+  const size = (gib: number) => Size.gibibytes(gib);
+  return {
+    teamId: config.teamId,
+    customer: config.customer,
+    project: config.project,
+    env: config.env,
+    vpc,
+    vpcSubnets: subnets ? { subnets } : undefined,
+    scheduler: {
+      apiAddress: config.schedulerApiAddress,
+      allowHttp: config.schedulerAllowHttp,
+      host: config.schedulerHost,
+      port: config.schedulerPort,
+      tsaPublicKey: config.tsaPublicKey,
+    },
+    workerKeyParameterName: config.workerKeyParameter,
+    workerTag: config.workerTag,
+    workerRuntime: config.workerRuntime,
+    workerDnsServers: config.workerDnsServer,
+    workerVersion: config.workerVersion,
+    bastionSecurityGroup: securityGroup('BastionSecurityGroup', config.bastionSecurityGroupId),
+    metricsSecurityGroup: securityGroup('MetricsSecurityGroup', config.metricsSecurityGroupId),
+    keyPair: config.keyPairName
+      ? ec2.KeyPair.fromKeyPairName(scope, 'KeyPair', config.keyPairName)
+      : undefined,
+    extraTags: config.extraTags,
+    workerAmiId: config.workerAmiId,
+    desiredCapacity: config.desiredCapacity,
+    minCapacity: config.minSize,
+    maxCapacity: config.maxSize,
+    instanceTypes: config.instanceType.map((type) => new ec2.InstanceType(type)),
+    capacity: config.capacity as WorkerCapacity,
+    // A price for Spot capacity only: the parser refuses one with on-demand.
+    spotMaxPrice: config.capacity === 'spot' ? config.spotMaxPrice : undefined,
+    rootVolumeSize: size(config.rootVolumeSize),
+    dataVolumeSize: size(config.dataVolumeSize),
+    ebsOptimized: config.ebsOptimized,
+    fsVolumeType: config.fsVolumeType,
+    useLocalDevice: config.useLocalDevice,
+    varLibDevice: config.varLibDevice,
+    schedule: { start: schedule(config.schedule.start), stop: schedule(config.schedule.stop) },
+    keepRunningOnBootFailure: config.keepRunningOnBootFailure,
+    buildsUseInstanceRole: config.buildsUseInstanceRole,
+    ansibleVersion: config.ansibleVersion,
+    artifactMirrors: config.artifactMirrors,
+    concourseChecksums: config.concourseChecksums,
+    amiRetention: config.amiRetention,
+    amiRetentionRequestShare: config.amiRetentionRequestShare,
+    minHealthyPercentage: config.minHealthyPercentage,
+    bootTimeout: duration(config.bootTimeout),
+    drainTimeout: duration(config.drainTimeout),
+    versionCheckInterval: duration(config.versionCheckInterval),
+    versionLagTolerance: duration(config.versionLagTolerance),
+    keptInstanceTtl: duration(config.keptInstanceTtl),
+    notificationEmail: config.notificationEmail,
+    logRetention: config.logRetentionDays as logs.RetentionDays,
+  };
+}

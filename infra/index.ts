@@ -1,0 +1,13 @@
+/**
+ * The package's entry: the worker pool as a construct to embed in any CDK app, and the app's own
+ * stack and configuration parser.
+ */
+export { ConfigError, parseConfig, type WorkerConfig } from './config';
+export {
+  type ArtifactMirrors,
+  type ExternalWorkerFleetProps,
+  fleetPropsFromConfig,
+  type SchedulerEndpoint,
+  WorkerCapacity,
+} from './fleet-props';
+export { ExternalWorkerFleet, ExternalWorkerStack, type ExternalWorkerStackProps } from './stack';

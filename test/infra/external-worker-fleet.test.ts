@@ -1,0 +1,55 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ExternalWorkerFleet } from '../../infra/stack';
+import { featureFlags } from '../support/stack';
+
+const newStack = () =>
+  new Stack(
+    new App({
+      context: { ...featureFlags, 'aws:cdk:bundling-stacks': [] },
+      builtinCloudFormationValidation: false,
+    }),
+    'ci-workers',
+    {
+      env: { region: 'eu-west-1' },
+    },
+  );
+
+describe('ExternalWorkerFleet', () => {
+  test('a second fleet in one stack is refused: names, outputs and the destroy workflow are the stack’s', () => {
+    const stack = newStack();
+    new ExternalWorkerFleet(stack, 'Workers', { teamId: 'ci', customer: 'acme' });
+    expect(() => new ExternalWorkerFleet(stack, 'More', { teamId: 'ci', customer: 'acme' })).toThrow(
+      'ci-workers already holds an ExternalWorkerFleet: one fleet per stack',
+    );
+  });
+
+  test('operators get exactly the calls that start a rebuild or the destroy workflow', () => {
+    const stack = newStack();
+    const workers = new ExternalWorkerFleet(stack, 'Workers', { teamId: 'ci', customer: 'acme' });
+    const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
+    workers.grantStartRebuild(operator);
+    workers.grantStartDestroy(operator);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy', {
+      Properties: { Roles: [{ Ref: stack.getLogicalId(operator.node.defaultChild as iam.CfnRole) }] },
+    });
+    const statements = Object.values(policies).flatMap(
+      (policy) =>
+        (policy as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument
+          .Statement,
+    );
+    expect(statements).toEqual([
+      {
+        Action: 'imagebuilder:StartImagePipelineExecution',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^WorkersImagePipeline/), 'Arn'] },
+      },
+      {
+        Action: 'states:StartExecution',
+        Effect: 'Allow',
+        Resource: { Ref: expect.stringMatching(/^WorkersDestroyStateMachine/) },
+      },
+    ]);
+  });
+});
