@@ -291,7 +291,8 @@ export class Observability extends Construct {
       // The version check's last record: the scheduler's version, the last build's, the fleet's.
       query('Versions (last check)', logGroups.versionCheck, [
         `filter message = "${LOG_RECORD.versionChecked}"`,
-        'stats latest(scheduler) as scheduler, latest(built) as built, latest(build) as build, latest(fleet) as fleet, latest(behind) as fleetBehind',
+        // `answer` says why a scheduler version is missing: the last check got no usable answer.
+        'stats latest(scheduler) as scheduler, latest(built) as built, latest(build) as build, latest(fleet) as fleet, latest(behind) as fleetBehind, latest(answer) as lastAnswer',
       ]),
       new cloudwatch.SingleValueWidget({
         title: 'Workers in service / desired',
