@@ -1,10 +1,11 @@
-/** A markdown table; columns after the first are right-aligned (numbers). */
+/** A markdown table, columns padded to their width; columns after the first are right-aligned (numbers). */
 export function table(headers: string[], rows: Array<Array<string | number>>): string[] {
-  return [
-    `| ${headers.join(' | ')} |`,
-    `|${headers.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ];
+  const cells = [headers, ...rows].map((row) => row.map(String));
+  const widths = headers.map((_, i) => Math.max(3, ...cells.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) =>
+    `| ${widths.map((w, i) => (i === 0 ? (row[i] ?? '').padEnd(w) : (row[i] ?? '').padStart(w))).join(' | ')} |`;
+  const rule = `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`;
+  return [line(cells[0] ?? []), rule, ...cells.slice(1).map(line)];
 }
 
 export const usd = (value: number) => `$${value.toFixed(2)}`;

@@ -3,10 +3,10 @@ import './setup';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { METRIC } from '../functions/lib/metric-names';
 import { synth } from '../test/support/stack';
 import { benchBundles } from './bundles';
-import { alarmMetricCount, DEFAULT_ASSUMPTIONS, invocations, type Measured, monthlyCost } from './cost';
+import { countTemplate, DEFAULT_ASSUMPTIONS, invocations, type Measured, monthlyCost } from './cost';
+import { customMetricSeries } from './custom-metrics';
 import { functionEnvironments } from './function-env';
 import { duration, table, usd } from './markdown';
 import { AMIS, benchRetention, type RetentionRun } from './retention';
@@ -156,6 +156,8 @@ async function main() {
   }
 
   const a = DEFAULT_ASSUMPTIONS;
+  const counts = countTemplate(template.toJSON() as Parameters<typeof countTemplate>[0]);
+  const series = customMetricSeries();
   const measured: Measured = {
     // A launch is costed with 3 pending polls: boots are rarely done at the first look.
     flows: { ...flows, launch: flows.launchAfterPolls },
@@ -163,18 +165,18 @@ async function main() {
     lambdaPerDrain: flows.lambdaPerDrain,
     lambdaPerRollout: flows.lambdaPerRollout,
     coldMs: Object.fromEntries(bundles.map((b) => [b.name, b.coldMs])),
-    alarms: Object.keys(template.findResources('AWS::CloudWatch::Alarm')).length,
-    alarmMetrics: alarmMetricCount(template.findResources('AWS::CloudWatch::Alarm')),
-    // One series each: the functions add no dimension beyond service and Stack, and no cold-start
-    // metric (test/infra/observability.test.ts holds both, and that each is read by something).
-    customMetrics: Object.keys(METRIC).length,
-    dashboards: Object.keys(template.findResources('AWS::CloudWatch::Dashboard')).length,
-    kmsKeys: Object.keys(template.findResources('AWS::KMS::Key')).length,
+    template: counts,
+    customMetrics: series.length,
   };
   const cost = monthlyCost(measured, a);
   const totalUsd = cost.reduce((s, c) => s + c.usd, 0);
   const calls = invocations(measured, a);
+  const dimensionSets = [...new Set(series.map((m) => m.dimensions.join(' + ')))];
   lines.push('', `### Monthly cost of the control plane, ${a.workers} workers`, '');
+  lines.push(
+    "Counts from the synthesized template (alarms and the metrics they evaluate, dashboards and their Logs Insights widgets, keys, schedules, rules, log retention, tracing, group metrics) and from the EMF documents the functions' Metrics print for every metric name their code emits; volumes from the flows the bench ran and the assumptions below.",
+    '',
+  );
   lines.push(
     ...table(
       ['assumption', 'value'],
@@ -191,20 +193,32 @@ async function main() {
         ]),
         [
           'alarms (metrics they evaluate), dashboards, KMS keys',
-          `${measured.alarms} (${measured.alarmMetrics}), ${measured.dashboards}, ${measured.kmsKeys} (from the template)`,
+          `${counts.alarms} (${counts.standardAlarmMetrics + counts.highResolutionAlarmMetrics}), ${counts.dashboards}, ${counts.kmsKeys} (from the template)`,
         ],
         [
           'custom metrics',
-          `${measured.customMetrics} (${Object.values(METRIC).join(', ')}), dimensions service and Stack`,
+          `${series.length} (${series.map((m) => m.name).join(', ')}), dimensions ${dimensionSets.join('; ')}: each read by an alarm`,
         ],
-        ['control-plane logs a month', `${a.logGb} GB`],
         [
-          'dashboard loads a month (flow-outcome query)',
-          `${a.dashboardViews}, each over a month of flow-metrics logs (${a.flowLogShare * 100} % of the logs)`,
+          'dashboard Logs Insights widgets (log groups each scans)',
+          counts.logWidgets.map((w) => `${w.title} (${w.sources.length})`).join(', '),
+        ],
+        [
+          'dashboard loads a month, range each',
+          `${a.dashboardViews}, ${counts.dashboardRangeDays} day${counts.dashboardRangeDays === 1 ? '' : 's'} (the dashboard's default); a control-plane log group scanned as if it held all ${a.logGb} GB, the worker logs ${a.workerLogGb} GB a month`,
+        ],
+        [
+          'control-plane logs a month',
+          `${a.logGb} GB (function records, state machine logs at level ALL), kept ${counts.logRetentionDays} days`,
+        ],
+        ['notifications a month', `${a.notifications}, each e-mailed once`],
+        [
+          'free',
+          `AWS service events and scheduled rules on the default bus (${counts.rules} rules); Auto Scaling group metrics at 1-minute granularity (https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-metrics.html); SSM standard parameters (the functions write Standard tier); AWS/Lambda, AWS/States, AWS/SQS metrics`,
         ],
         [
           'prices',
-          'us-east-1/eu-west-1 list prices, free tiers ignored; an alarm billed per metric it evaluates (https://aws.amazon.com/cloudwatch/pricing/)',
+          'us-east-1/eu-west-1 list prices, free tiers ignored; an alarm billed per metric it evaluates, $0.30 at high resolution (https://aws.amazon.com/cloudwatch/pricing/)',
         ],
       ],
     ),

@@ -10,6 +10,14 @@ export const QUIET = { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABL
 Object.assign(process.env, QUIET);
 
 /**
+ * The flows' harness records every call for the IAM proof, which a jest hook checks after each test
+ * file (test/support/iam/recorder.ts registers it as it loads). The bench measures, it proves
+ * nothing: outside jest the hook has nowhere to run, so registering it does nothing.
+ */
+const hooks = globalThis as { afterAll?: (fn: () => unknown, timeout?: number) => void };
+hooks.afterAll ??= () => {};
+
+/**
  * The handlers import middy, whose packages export an `import` condition only; tsx runs the bench
  * as CommonJS, whose resolver does not try that condition. Resolve them to their entry file as
  * jest.config.js does, and let Node load the ES module through require.

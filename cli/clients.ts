@@ -1,6 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -16,6 +17,7 @@ export interface Clients {
   sfn: SFNClient;
   lambda: LambdaClient;
   cloudwatch: CloudWatchClient;
+  logs: CloudWatchLogsClient;
   imagebuilder: ImagebuilderClient;
 }
 
@@ -34,6 +36,7 @@ export function awsClients(): Clients {
     // An invocation of the retention may take minutes: no retry, which would run it twice.
     lambda: new LambdaClient({ maxAttempts: 1, requestHandler: { requestTimeout: 16 * 60_000 } }),
     cloudwatch: new CloudWatchClient(config),
+    logs: new CloudWatchLogsClient(config),
     imagebuilder: new ImagebuilderClient(config),
   };
 }

@@ -13,6 +13,7 @@ export interface WorkerStack {
   currentAmiParameter: string;
   schedulerApiAddress: string;
   retentionFunctionName: string;
+  retentionLogGroup: string;
   topicArn: string;
   keptInstanceTag: string;
   stateMachines: { rollout: string; launch: string; drain: string; destroy: string };
@@ -27,6 +28,7 @@ export const REQUIRED_OUTPUTS = [
   OUTPUT.currentAmiParameter,
   OUTPUT.schedulerApiAddress,
   OUTPUT.retentionFunctionName,
+  OUTPUT.retentionLogGroup,
   OUTPUT.topicArn,
   OUTPUT.keptInstanceTag,
   OUTPUT.rolloutStateMachineArn,
@@ -66,6 +68,7 @@ export async function findStack(cfn: CloudFormationClient, name: string): Promis
     currentAmiParameter: out(OUTPUT.currentAmiParameter),
     schedulerApiAddress: out(OUTPUT.schedulerApiAddress),
     retentionFunctionName: out(OUTPUT.retentionFunctionName),
+    retentionLogGroup: out(OUTPUT.retentionLogGroup),
     topicArn: out(OUTPUT.topicArn),
     keptInstanceTag: out(OUTPUT.keptInstanceTag),
     stateMachines: {

@@ -125,7 +125,7 @@ export async function fleetStatus(
         ),
       ),
       executions(clients.sfn, machines.rollout, false, 10),
-      lastRetention(clients.cloudwatch, stack, options.now),
+      lastRetention(clients, stack, options.now),
       firingAlarms(clients.cloudwatch, stack.alarmNames),
     ],
   );

@@ -28,6 +28,8 @@ export interface AmiRetentionProps {
  */
 export class AmiRetention extends Construct {
   readonly function: lambda.IFunction;
+  /** Where each run logs what it deleted (the dashboard and the CLI read it). */
+  readonly logGroup: logs.ILogGroup;
   readonly deadLetterQueue: sqs.Queue;
   /** Name of the daily rule (the destroy workflow disables it by name). */
   readonly ruleName: string;
@@ -61,6 +63,7 @@ export class AmiRetention extends Construct {
       ],
     });
     this.function = worker.function;
+    this.logGroup = worker.logGroup;
     const role = worker.role;
     role.addToPolicy(
       new iam.PolicyStatement({

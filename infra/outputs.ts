@@ -39,6 +39,10 @@ export function addOutputs(stack: ExternalWorkerFleet, config: WorkerConfig): vo
       'AMI retention function; dry run: npx external-worker retention --dry-run --stack <stack>',
       stack.retention.function.functionName,
     ],
+    [OUTPUT.retentionLogGroup]: [
+      'Log group of the AMI retention function: one record a run, with what it deleted',
+      stack.retention.logGroup.logGroupName,
+    ],
     [OUTPUT.rolloutStateMachineArn]: [
       'State machine rolling new AMIs (and deploys) out to the workers',
       stack.rollout.stateMachine.stateMachineArn,

@@ -136,8 +136,21 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
         this.lifecycle.deadLetterQueue,
         this.keptExpiry.deadLetterQueue,
       ],
+      functions: [
+        { name: 'version-check', fn: this.versionCheck.function.function },
+        { name: 'ami-retention', fn: this.retention.function },
+        { name: 'lifecycle-deadline', fn: this.lifecycle.deadline.function },
+        { name: 'spot-interruption', fn: this.lifecycle.spot.function },
+        { name: 'kept-expiry', fn: this.keptExpiry.function.function },
+      ],
+      logs: {
+        versionCheck: this.versionCheck.function.logGroup,
+        retention: this.retention.logGroup,
+        spot: this.lifecycle.spot.logGroup,
+        keptExpiry: this.keptExpiry.function.logGroup,
+      },
+      alarms: [this.keptExpiry.alarm],
     });
-    this.observability.alarms.push(this.keptExpiry.alarm);
 
     addOutputs(this, config);
     // The CLI reads the outputs by their names, wherever the fleet sits in the stack.

@@ -1,14 +1,13 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { autoscaling } from '../lib/aws/autoscaling';
 import { ec2 } from '../lib/aws/ec2';
 import { imagebuilder } from '../lib/aws/imagebuilder';
 import { ssm } from '../lib/aws/ssm';
+import { LOG_RECORD } from '../lib/contract';
 import { envVar, readEnv } from '../lib/env';
 import { lambdaHandler } from '../lib/handler';
-import { METRIC } from '../lib/metric-names';
-import { logger, metrics } from '../lib/observability';
+import { logger } from '../lib/observability';
 import { parseInput } from '../lib/parse';
 import { applyRetention } from './retention';
 
@@ -55,17 +54,20 @@ export const handler = lambdaHandler(async (rawEvent: unknown, _context: Context
       requestShare: env.EC2_REQUEST_SHARE,
     },
   );
-  if (!result.dryRun) {
-    metrics.addMetric(METRIC.launchTemplateVersionsDeleted, MetricUnit.Count, result.prunedVersions.length);
-    metrics.addMetric(METRIC.amisDeleted, MetricUnit.Count, result.deleted.length);
-    metrics.addMetric(
-      METRIC.snapshotsDeleted,
-      MetricUnit.Count,
-      result.deleted.reduce((sum, d) => sum + d.snapshots.length, result.sweptSnapshots.length),
-    );
-  }
-  logger.info('AMI retention done', {
+  // The counts are fields of the record (the dashboard and the CLI read them), not metrics.
+  logger.info(LOG_RECORD.retentionDone, {
     dryRun: result.dryRun,
+    // Counts of a real run only, so that summing them over the records counts no dry run.
+    ...(result.dryRun
+      ? {}
+      : {
+          amisDeleted: result.deleted.length,
+          snapshotsDeleted: result.deleted.reduce(
+            (sum, d) => sum + d.snapshots.length,
+            result.sweptSnapshots.length,
+          ),
+          versionsDeleted: result.prunedVersions.length,
+        }),
     kept: result.kept.length,
     deleted: result.deleted.map((d) => d.imageId),
     keptVersions: result.keptVersions.length,

@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { ec2 } from '../lib/aws/ec2';
 import { sns } from '../lib/aws/sns';
+import { LOG_RECORD } from '../lib/contract';
 import { envVar, readEnv } from '../lib/env';
 import { lambdaHandler } from '../lib/handler';
 import { METRIC } from '../lib/metric-names';
@@ -27,7 +28,12 @@ export const handler = lambdaHandler(async (_event: unknown, _context: Context) 
     },
   );
   metrics.addMetric(METRIC.keptInstancesExpired, MetricUnit.Count, result.expired);
-  logger.info('kept instance expiry done', { instances: result.instances, expired: result.expired });
+  // `kept` is what the dashboard shows: the kept instances left after this run.
+  logger.info(LOG_RECORD.keptExpiryDone, {
+    kept: result.instances.filter((i) => i.action !== 'terminated').length,
+    instances: result.instances,
+    expired: result.expired,
+  });
   throwOnFailure(result);
   return result;
 });

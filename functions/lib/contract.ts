@@ -50,10 +50,26 @@ export const OUTPUT = {
   currentAmiParameter: 'CurrentAmiParameter',
   schedulerApiAddress: 'SchedulerApiAddress',
   retentionFunctionName: 'RetentionFunctionName',
+  retentionLogGroup: 'RetentionLogGroup',
   rolloutStateMachineArn: 'ImageRolloutStateMachineArn',
   launchStateMachineArn: 'LaunchStateMachineArn',
   drainStateMachineArn: 'DrainStateMachineArn',
   destroyStateMachineArn: 'DestroyStateMachineArn',
   alarmNames: 'AlarmNames',
   keptInstanceTag: 'KeptInstanceTag',
+} as const;
+
+/**
+ * Messages of the log records that the dashboard's queries and the CLI read: what a person reads
+ * and no alarm needs is a field of a record, not a billed custom metric.
+ */
+export const LOG_RECORD = {
+  /** Every version check: scheduler, built and fleet versions, whether the fleet is behind. */
+  versionChecked: 'version checked',
+  /** Every Spot warning or rebalance recommendation for an instance of the group, with its outcome. */
+  spotEventHandled: 'spot event handled',
+  /** Every AMI retention run: what it deleted (counts and ids) and kept. */
+  retentionDone: 'AMI retention done',
+  /** Every kept-instance expiry run: how many kept instances there are, how many outlived their end. */
+  keptExpiryDone: 'kept instance expiry done',
 } as const;

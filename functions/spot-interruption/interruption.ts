@@ -1,4 +1,3 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   type AutoScalingClient,
   DescribeAutoScalingInstancesCommand,
@@ -8,11 +7,11 @@ import {
 import { CreateTagsCommand, DescribeTagsCommand, type EC2Client } from '@aws-sdk/client-ec2';
 import { SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import * as z from 'zod/mini';
+import { LOG_RECORD } from '../lib/contract';
 import { errorMessage } from '../lib/errors';
 import { eventBridgeEvent } from '../lib/eventbridge';
 import { completeLifecycleAction } from '../lib/lifecycle';
-import { METRIC } from '../lib/metric-names';
-import { logger, metrics } from '../lib/observability';
+import { logger } from '../lib/observability';
 
 export const INTERRUPTION = 'EC2 Spot Instance Interruption Warning';
 export const REBALANCE = 'EC2 Instance Rebalance Recommendation';
@@ -72,6 +71,18 @@ export async function handleSpotEvent(
   settings: SpotSettings,
   event: SpotEvent,
 ): Promise<SpotResult> {
+  const result = await handle(clients, settings, event);
+  // A record, not a metric: only the dashboard reads these counts (no alarm), and a query over
+  // the records costs cents where a metric each would cost $0.30 a month.
+  if (result.outcome !== 'ignored')
+    logger.info(LOG_RECORD.spotEventHandled, {
+      event: event['detail-type'] === REBALANCE ? 'rebalance' : 'interruption',
+      outcome: result.outcome,
+    });
+  return result;
+}
+
+async function handle(clients: SpotClients, settings: SpotSettings, event: SpotEvent): Promise<SpotResult> {
   const instanceId = event.detail['instance-id'];
   const membership = await clients.autoscaling.send(
     new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
@@ -91,12 +102,10 @@ export async function handleSpotEvent(
   if (event['detail-type'] === REBALANCE) {
     // Capacity Rebalancing launches the replacement and then terminates this instance through the
     // drain hook; acting here as well would replace it twice.
-    metrics.addMetric(METRIC.rebalanceRecommendations, MetricUnit.Count, 1);
     logger.info('rebalance recommendation: Capacity Rebalancing replaces the instance');
     return { outcome: 'counted', instanceId, lifecycleState };
   }
 
-  metrics.addMetric(METRIC.spotInterruptions, MetricUnit.Count, 1);
   if (LEAVING.test(lifecycleState) || (await alreadyInterrupted(clients, instanceId))) {
     logger.info('interruption warning for an instance already handled or leaving: nothing to do');
     return { outcome: LEAVING.test(lifecycleState) ? 'leaving' : 'duplicate', instanceId, lifecycleState };
@@ -178,7 +187,6 @@ async function replace(
         ShouldDecrementDesiredCapacity: false,
       }),
     );
-    metrics.addMetric(METRIC.spotReplacementsStarted, MetricUnit.Count, 1);
     logger.info('detached without lowering the desired capacity: a replacement is launching');
     return 'replaced';
   }

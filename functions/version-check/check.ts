@@ -3,10 +3,11 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { type ImagebuilderClient, StartImagePipelineExecutionCommand } from '@aws-sdk/client-imagebuilder';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { LOG_RECORD } from '../lib/contract';
 import { errorMessage, UpstreamError } from '../lib/errors';
-import { METRIC } from '../lib/metric-names';
+import { type AlarmedMetric, METRIC } from '../lib/metric-names';
 import { logger, metrics } from '../lib/observability';
-import { fleetImage } from './fleet-version';
+import { fleetImage, imageBuild } from './fleet-version';
 import { clientToken, imageStatus, newerBuild } from './image-builds';
 import { notifyExhausted } from './notify';
 import { DEFAULT_LIMITS, type FetchLimits, readSchedulerVersion } from './scheduler-info';
@@ -49,7 +50,7 @@ export type VersionCheckOutcome =
 const FINISHED_OK = new Set(['AVAILABLE', 'DEPRECATED', 'DISABLED']);
 const FINISHED_BAD = new Set(['FAILED', 'CANCELLED']);
 
-const count = (name: string, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
+const count = (name: AlarmedMetric, value = 1) => metrics.addMetric(name, MetricUnit.Count, value);
 
 /**
  * One poll: read the scheduler's version, start an image build when the version to run changed,
@@ -67,11 +68,32 @@ export async function checkVersion(
     // 1 unless this poll proved the fleet runs the version it should: a bad answer, a failed
     // read or a build that did not start keep the lag counting instead of resetting the alarm.
     count(METRIC.fleetVersionBehind, lag.current ? 0 : 1);
+    if (lag.fleet === undefined) lag.fleet = await fleetLabel(clients, options);
+    // What a person reads (versions, answers) is a log record the dashboard queries, not a
+    // billed metric: the scheduler's version, the last build's, the fleet's.
+    logger.info(LOG_RECORD.versionChecked, {
+      scheduler: lag.scheduler ?? null,
+      answer: lag.answer ?? 'none',
+      built: lag.built ?? null,
+      build: lag.build ?? null,
+      fleet: lag.fleet ?? null,
+      behind: !lag.current,
+    });
   }
 }
 
+/** What one poll found, for the alarm's count and the poll's record. */
 interface FleetLag {
   current: boolean;
+  /** The scheduler's version, when it answered with one. */
+  scheduler?: string;
+  /** `ok`, or why the answer was unusable. */
+  answer?: string;
+  /** Concourse version of the last build started, and that build's state. */
+  built?: string;
+  build?: VersionState['build'];
+  /** What the fleet runs: the built version when it runs that build, else its image build (`1.0.0/4`). */
+  fleet?: string;
 }
 
 async function poll(
@@ -84,6 +106,8 @@ async function poll(
     ...DEFAULT_LIMITS,
     ...options.limits,
   });
+  lag.answer = answer.ok ? 'ok' : answer.reason;
+  if (answer.ok) lag.scheduler = answer.version;
   if (!answer.ok) {
     logger.warn(`scheduler answer rejected (${answer.reason}): ${answer.detail}; nothing changed`, {
       reason: answer.reason,
@@ -96,14 +120,14 @@ async function poll(
     if (!options.workerVersion) {
       // Measured against the last version the scheduler gave: no answer changes what is due.
       const state = await readState(clients.ssm, options.stateParameter);
+      recordBuild(lag, state);
       if (state?.build === 'available') await countFleetLag(clients, options, state, lag);
       return { action: 'bad-answer', reason: answer.reason };
     }
-  } else {
-    count(METRIC.versionCheckSucceeded);
   }
 
   const state = await readState(clients.ssm, options.stateParameter);
+  recordBuild(lag, state);
   if (answer.ok) {
     if (options.workerVersion && answer.version !== options.workerVersion) {
       logger.warn('scheduler runs another Concourse version than the pinned one; not rebuilding', {
@@ -130,7 +154,17 @@ async function poll(
   if (state && (outcome.action === 'built' || outcome.action === 'unchanged')) {
     await countFleetLag(clients, options, state, lag);
   }
+  if (outcome.action === 'started') {
+    lag.built = outcome.version;
+    lag.build = 'building';
+  } else if (outcome.action === 'built') lag.build = 'available';
+  else if (outcome.action === 'adopted') lag.build = 'building';
   return outcome;
+}
+
+function recordBuild(lag: FleetLag, state: VersionState | undefined): void {
+  lag.built = state?.version;
+  lag.build = state?.build;
 }
 
 /**
@@ -147,8 +181,18 @@ async function countFleetLag(
   try {
     const running = await fleetImage(clients, options.currentAmiParameter);
     lag.current = running !== undefined && running === state.imageBuildVersionArn;
+    lag.fleet = lag.current ? state.version : (imageBuild(running) ?? 'unknown');
   } catch (error) {
     logger.warn('could not tell which image the fleet runs; counted as behind', { error });
+  }
+}
+
+/** What the fleet runs, for the poll's record only (the lag is measured by countFleetLag). */
+async function fleetLabel(clients: VersionCheckClients, options: VersionCheckOptions): Promise<string> {
+  try {
+    return imageBuild(await fleetImage(clients, options.currentAmiParameter)) ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -185,7 +229,6 @@ async function startBuild(
   if (!imageBuildVersionArn) {
     throw new UpstreamError(`image build for ${version} started without an image ARN`);
   }
-  count(METRIC.buildStarted);
   await writeState(clients.ssm, options.stateParameter, {
     version,
     attempt,

@@ -18,3 +18,8 @@ export async function fleetImage(
   if (!amiId?.startsWith('ami-')) return undefined;
   return tagValue(await describeImage(clients.ec2, amiId), IMAGE_TAG);
 }
+
+/** The image build of an Image Builder image ARN (`…:image/<name>/1.0.0/4` → `1.0.0/4`). */
+export function imageBuild(arn: string | undefined): string | undefined {
+  return arn?.match(/:image\/[^/]+\/([^/]+\/[^/]+)$/)?.[1];
+}

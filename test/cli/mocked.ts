@@ -1,6 +1,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -23,6 +24,7 @@ export const MACHINES = {
 };
 export const PIPELINE = `arn:aws:imagebuilder:eu-west-1:123456789012:image-pipeline/${STACK}-worker`;
 export const RETENTION_FUNCTION = `${STACK}-AmiRetentionFunction`;
+export const RETENTION_LOG_GROUP = `${STACK}-AmiRetentionFunctionLogs`;
 
 export const OUTPUTS: Record<string, string> = {
   [OUTPUT.groupName]: GROUP,
@@ -32,6 +34,7 @@ export const OUTPUTS: Record<string, string> = {
   [OUTPUT.currentAmiParameter]: '/external-worker/prod/current-ami',
   [OUTPUT.schedulerApiAddress]: 'https://scheduler.cycloid.io',
   [OUTPUT.retentionFunctionName]: RETENTION_FUNCTION,
+  [OUTPUT.retentionLogGroup]: RETENTION_LOG_GROUP,
   [OUTPUT.topicArn]: `arn:aws:sns:eu-west-1:123456789012:${STACK}-notifications`,
   [OUTPUT.keptInstanceTag]: TAG.kept,
   [OUTPUT.rolloutStateMachineArn]: MACHINES.rollout,
@@ -51,6 +54,7 @@ export function mockedClients() {
     sfn: new SFNClient({ region: 'eu-west-1' }),
     lambda: new LambdaClient({ region: 'eu-west-1' }),
     cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
+    logs: new CloudWatchLogsClient({ region: 'eu-west-1' }),
     imagebuilder: new ImagebuilderClient({ region: 'eu-west-1' }),
   };
   const mocks = {
@@ -61,6 +65,7 @@ export function mockedClients() {
     sfn: mockClient(clients.sfn),
     lambda: mockClient(clients.lambda),
     cloudwatch: mockClient(clients.cloudwatch),
+    logs: mockClient(clients.logs),
     imagebuilder: mockClient(clients.imagebuilder),
   };
   mocks.cfn.on(DescribeStacksCommand, { StackName: STACK }).resolves({

@@ -11,6 +11,12 @@ import {
   SetAlarmStateCommand,
 } from '@aws-sdk/client-cloudwatch';
 import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from '@aws-sdk/client-cloudwatch-logs';
+import {
   CreateLaunchTemplateCommand,
   CreateTagsCommand,
   EC2Client,
@@ -28,11 +34,12 @@ import {
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Clients } from '../../cli/clients';
 import type { Io } from '../../cli/io';
-import { OUTPUT, TAG } from '../../functions/lib/contract';
+import { LOG_RECORD, OUTPUT, TAG } from '../../functions/lib/contract';
 
 export const STACK = 'external-worker-prod';
 export const GROUP = `${STACK}-workers`;
 export const RETENTION_FUNCTION = `${STACK}-ami-retention`;
+export const RETENTION_LOG_GROUP = `${STACK}-ami-retention-logs`;
 const ACCOUNT = '123456789012';
 const imageArn = (build: string) =>
   `arn:aws:imagebuilder:eu-west-1:${ACCOUNT}:image/${STACK}-worker/${build}`;
@@ -47,6 +54,7 @@ export function motoClients(): Clients {
     sfn: new SFNClient({}),
     lambda: new LambdaClient({}),
     cloudwatch: new CloudWatchClient({}),
+    logs: new CloudWatchLogsClient({}),
     imagebuilder: new ImagebuilderClient({}),
   };
 }
@@ -246,6 +254,7 @@ export async function buildSampleFleet(clients: Clients, schedulerAddress: strin
     [OUTPUT.currentAmiParameter]: '/external-worker/prod/current-ami',
     [OUTPUT.schedulerApiAddress]: schedulerAddress,
     [OUTPUT.retentionFunctionName]: RETENTION_FUNCTION,
+    [OUTPUT.retentionLogGroup]: RETENTION_LOG_GROUP,
     [OUTPUT.topicArn]: `arn:aws:sns:eu-west-1:${ACCOUNT}:${STACK}-notifications`,
     [OUTPUT.keptInstanceTag]: TAG.kept,
     [OUTPUT.rolloutStateMachineArn]: machines.rollout,
@@ -291,17 +300,33 @@ export async function addDatedFacts(clients: Clients, fleet: SampleFleet, now: D
       ],
     }),
   );
-  const own = [
-    { Name: 'service', Value: 'external-worker' },
-    { Name: 'Stack', Value: STACK },
-  ];
-  await clients.cloudwatch.send(
-    new PutMetricDataCommand({
-      Namespace: 'ExternalWorker',
-      MetricData: [
-        { MetricName: 'AmisDeleted', Dimensions: own, Timestamp: retentionAt, Value: 2 },
-        { MetricName: 'SnapshotsDeleted', Dimensions: own, Timestamp: retentionAt, Value: 3 },
-        { MetricName: 'LaunchTemplateVersionsDeleted', Dimensions: own, Timestamp: retentionAt, Value: 1 },
+  // The run's record as the function logs it (JSON log format), beside a dry run's, which counts nothing.
+  const logStreamName = '2026/12/01/[$LATEST]0123456789abcdef';
+  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: RETENTION_LOG_GROUP }));
+  await clients.logs.send(new CreateLogStreamCommand({ logGroupName: RETENTION_LOG_GROUP, logStreamName }));
+  const record = (at: Date, fields: Record<string, unknown>) => ({
+    timestamp: at.getTime(),
+    message: JSON.stringify({
+      level: 'INFO',
+      message: LOG_RECORD.retentionDone,
+      timestamp: at.toISOString(),
+      ...fields,
+    }),
+  });
+  await clients.logs.send(
+    new PutLogEventsCommand({
+      logGroupName: RETENTION_LOG_GROUP,
+      logStreamName,
+      logEvents: [
+        record(new Date(retentionAt.getTime() - 60_000), { dryRun: true, kept: 3, deleted: ['ami-0a'] }),
+        record(retentionAt, {
+          dryRun: false,
+          amisDeleted: 2,
+          snapshotsDeleted: 3,
+          versionsDeleted: 1,
+          kept: 3,
+          deleted: ['ami-0a', 'ami-0b'],
+        }),
       ],
     }),
   );

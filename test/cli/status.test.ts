@@ -2,12 +2,21 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeImagesCommand, DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { run } from '../../cli/main';
-import { TAG } from '../../functions/lib/contract';
-import { GROUP, MACHINES, mockedClients, OUTPUTS, RETENTION_FUNCTION, STACK } from './mocked';
+import { LOG_RECORD, TAG } from '../../functions/lib/contract';
+import {
+  GROUP,
+  MACHINES,
+  mockedClients,
+  OUTPUTS,
+  RETENTION_FUNCTION,
+  RETENTION_LOG_GROUP,
+  STACK,
+} from './mocked';
 import { capture } from './sample-fleet';
 
 const now = new Date('2026-12-01T12:00:00Z');
@@ -154,9 +163,17 @@ function sampleFleet() {
     MetricDataResults: [
       { Id: 'invocations', Timestamps: at3, Values: [1] },
       { Id: 'errors', Timestamps: at3, Values: [0] },
-      { Id: 'amis', Timestamps: at3, Values: [2] },
-      { Id: 'snapshots', Timestamps: at3, Values: [3] },
-      { Id: 'versions', Timestamps: at3, Values: [1] },
+    ],
+  });
+  // The run's record, 12 minutes into the hour; a dry run's record counts nothing.
+  const record = (minutes: number, fields: Record<string, unknown>) => ({
+    timestamp: Date.parse('2026-12-01T03:00:00Z') + minutes * 60_000,
+    message: JSON.stringify({ level: 'INFO', message: LOG_RECORD.retentionDone, ...fields }),
+  });
+  mocks.logs.on(FilterLogEventsCommand).resolves({
+    events: [
+      record(5, { dryRun: true, kept: 3 }),
+      record(12, { dryRun: false, amisDeleted: 2, snapshotsDeleted: 3, versionsDeleted: 1, kept: 3 }),
     ],
   });
   mocks.cloudwatch.on(DescribeAlarmsCommand).resolves({
@@ -200,6 +217,10 @@ test('status of the README sample fleet is the text the README shows', async () 
   expect(queries[0]?.MetricStat?.Metric?.Dimensions).toEqual([
     { Name: 'FunctionName', Value: RETENTION_FUNCTION },
   ]);
+  expect(mocks.logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input).toMatchObject({
+    logGroupName: RETENTION_LOG_GROUP,
+    filterPattern: `"${LOG_RECORD.retentionDone}"`,
+  });
 });
 
 test('status reads only: no call that changes anything', async () => {
@@ -213,5 +234,5 @@ test('status reads only: no call that changes anything', async () => {
   const names = Object.values(mocks).flatMap((mock) =>
     mock.calls().map((call) => call.args[0].constructor.name),
   );
-  expect(names.filter((name) => !/^(Describe|Get|List)/.test(name))).toEqual([]);
+  expect(names.filter((name) => !/^(Describe|Get|List|Filter)/.test(name))).toEqual([]);
 });

@@ -24,6 +24,24 @@ function emittedNames(): Set<string> {
   );
 }
 
+type Widget = { type: string; x: number; y: number; properties: { title?: string; view?: string } };
+
+function dashboardBody(template: ReturnType<typeof synth>['template']): unknown {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
+    Properties: { DashboardBody: unknown };
+  }>;
+  return dashboard?.Properties.DashboardBody;
+}
+
+/** The widgets of the dashboard, references to resources rendered as `<logical id>`. */
+function dashboardWidgets(template: ReturnType<typeof synth>['template']): Widget[] {
+  const body = dashboardBody(template) as { 'Fn::Join': [string, unknown[]] };
+  const text = body['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : `<${[Object.values(part as object)[0]].flat()[0]}>`))
+    .join('');
+  return (JSON.parse(text) as { widgets: Widget[] }).widgets;
+}
+
 /** Names of the ExternalWorker metrics a dashboard body refers to. */
 function dashboardMetricNames(body: unknown): string[] {
   const text = JSON.stringify(body);
@@ -39,23 +57,17 @@ describe('observability', () => {
     expect(unused).toEqual([]);
   });
 
-  test('the dashboard graphs only metrics that the functions emit', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
-      Properties: { DashboardBody: unknown };
-    }>;
-    const names = dashboardMetricNames(dashboard?.Properties.DashboardBody);
-    expect(names.length).toBeGreaterThan(5);
-    const emitted = emittedNames();
-    expect(names.filter((name) => !emitted.has(name))).toEqual([]);
-    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('GroupInServiceInstances');
+  test('the dashboard graphs no custom metric: what only a person reads comes from the records', () => {
+    const body = dashboardBody(template);
+    // Custom metrics are billed per series: each one exists for an alarm, none for the dashboard.
+    expect(dashboardMetricNames(body)).toEqual([]);
+    const text = JSON.stringify(body);
+    expect(text).toContain('GroupInServiceInstances');
     // The worker log group, by reference, in the log query widget.
-    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toMatch(/SOURCE.{0,12}FleetWorkerLogs/);
+    expect(text).toMatch(/SOURCE.{0,12}FleetWorkerLogs/);
   });
 
-  test('every custom metric is read by an alarm, the dashboard or the CLI, and by nothing else', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
-      Properties: { DashboardBody: unknown };
-    }>;
+  test('every custom metric is read by an alarm, and the alarms read no other', () => {
     const alarmed = (
       Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
         Properties: { Namespace?: string; MetricName?: string };
@@ -63,16 +75,50 @@ describe('observability', () => {
     )
       .filter((alarm) => alarm.Properties.Namespace === 'ExternalWorker')
       .map((alarm) => alarm.Properties.MetricName);
-    const cli = fs.readFileSync(path.join(__dirname, '..', '..', 'cli', 'alarms.ts'), 'utf8');
-    const read = Object.entries(METRIC)
-      .filter(([key]) => cli.includes(`METRIC.${key}`))
-      .map(([, name]) => name);
-    const needed = new Set([
-      ...dashboardMetricNames(dashboard?.Properties.DashboardBody),
-      ...alarmed,
-      ...read,
+    expect([...new Set(alarmed)].sort()).toEqual(Object.values(METRIC).sort());
+    expect([...emittedNames()].sort()).toEqual(Object.values(METRIC).sort());
+    // The CLI reads the records too, not metrics of ours.
+    for (const file of fs.readdirSync(path.join(__dirname, '..', '..', 'cli')))
+      expect(fs.readFileSync(path.join(__dirname, '..', '..', 'cli', file), 'utf8')).not.toMatch(
+        /METRICS_NAMESPACE|METRIC\./,
+      );
+  });
+
+  test('top row: alarm status of every alarm of the stack, versions, workers in service vs desired, kept instances', () => {
+    const widgets = dashboardWidgets(template);
+    const top = widgets.filter((w) => w.y === 0);
+    expect(top.map((w) => w.properties.title)).toEqual([
+      'Alarms',
+      'Versions (last check)',
+      'Workers in service / desired',
+      'Kept instances',
     ]);
-    expect([...needed].sort()).toEqual(Object.values(METRIC).sort());
+    const alarmIds = Object.keys(template.findResources('AWS::CloudWatch::Alarm'));
+    const status = JSON.stringify(top[0]);
+    expect(top[0]?.type).toBe('alarm');
+    for (const id of alarmIds) expect(status).toContain(id);
+    expect(JSON.stringify(top[1])).toMatch(/SOURCE.{0,12}VersionCheckFunctionLogs/);
+    expect(JSON.stringify(top[1])).toContain(
+      'stats latest(scheduler) as scheduler, latest(built) as built, latest(build) as build, latest(fleet) as fleet',
+    );
+    expect(top[2]?.properties.view).toBe('singleValue');
+    expect(JSON.stringify(top[2])).toContain('GroupDesiredCapacity');
+    expect(JSON.stringify(top[3])).toMatch(/SOURCE.{0,12}KeptExpiryFunctionLogs/);
+  });
+
+  test('Lambda errors and throttles of every function, every dead-letter queue, boot time p90', () => {
+    const widgets = dashboardWidgets(template);
+    const byTitle = (title: string) => JSON.stringify(widgets.find((w) => w.properties.title === title));
+    const lambdaWidget = byTitle('Lambda errors and throttles');
+    const functions = Object.keys(template.findResources('AWS::Lambda::Function')).filter(
+      (id) => !id.startsWith('FleetCurrentAmi') && !id.startsWith('AWS') && !id.includes('Provider'),
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(6);
+    for (const id of functions) expect({ id, shown: lambdaWidget.includes(id) }).toEqual({ id, shown: true });
+    expect(lambdaWidget).toContain('"AWS/Lambda","Throttles"');
+    const queues = byTitle('Dead-letter queue depth');
+    for (const id of Object.keys(template.findResources('AWS::SQS::Queue'))) expect(queues).toContain(id);
+    expect(byTitle('Boot time of healthy launches (s)')).toContain('stats pct(durationSeconds, 90) as p90');
   });
 
   test('no per-function cold-start metric and no extra dimension: one series per metric name', () => {
@@ -81,10 +127,7 @@ describe('observability', () => {
   });
 
   test('flow outcomes from the log records, durations and ends from AWS/States', () => {
-    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{
-      Properties: { DashboardBody: unknown };
-    }>;
-    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    const body = JSON.stringify(dashboardBody(template));
     expect(body).toMatch(/SOURCE.{0,12}ObservabilityFlowMetricsLogs/);
     expect(body).toContain('stats count(*) as executions by flow, status, outcome');
     for (const name of ['ExecutionTime', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'])
@@ -99,6 +142,43 @@ describe('observability', () => {
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^NotificationsTopic/) }]);
     }
+  });
+
+  test('each flow alarms on its failed or timed-out executions; an aborted one is told by a rule', () => {
+    const machines = Object.keys(template.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(4);
+    for (const machine of machines) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'failed + timedOut' }),
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: Match.objectLike({
+                MetricName: 'ExecutionsTimedOut',
+                Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+              }),
+            }),
+          }),
+        ]),
+      });
+    }
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{
+      Properties: {
+        EventPattern: { detail?: { status?: string[]; stateMachineArn?: unknown[] } };
+        Targets: Array<Record<string, unknown>>;
+      };
+    }>;
+    const aborted = rules.filter(
+      (rule) => rule.Properties.EventPattern?.detail?.status?.join() === 'ABORTED',
+    );
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]?.Properties.EventPattern.detail?.stateMachineArn).toEqual(
+      machines.map((machine) => ({ Ref: machine })),
+    );
+    const [target] = aborted[0]?.Properties.Targets ?? [];
+    expect(target?.Arn).toEqual({ Ref: expect.stringMatching(/^NotificationsTopic/) });
+    expect(JSON.stringify(target?.InputTransformer)).toContain('<detail-executionArn>');
+    expect(target?.DeadLetterConfig).toBeDefined();
   });
 
   test('version check failing three times in a row', () => {

@@ -111,6 +111,10 @@ describe('ami-retention handler', () => {
     expect(dry.dryRun).toBe(true);
     expect(dry.kept).toHaveLength(1);
     expect(dry.deleted).toHaveLength(1);
+    // A dry run counts nothing: summing the records' counts sums real deletions only.
+    const dryRecords = output.logs().filter((record) => record.message === 'AMI retention done');
+    expect(dryRecords).toHaveLength(1);
+    expect(dryRecords[0]).not.toHaveProperty('amisDeleted');
     output.clear();
     const real = (await handler({ source: 'schedule' }, context)) as {
       deleted: unknown[];
@@ -123,10 +127,14 @@ describe('ami-retention handler', () => {
       { version: 2, reason: 'latest' },
       { version: 1, reason: 'default' },
     ]);
-    expect(output.metrics()).toMatchObject({
-      AmisDeleted: [1],
-      SnapshotsDeleted: [1],
-      LaunchTemplateVersionsDeleted: [0],
+    // What it deleted is in its record (the dashboard and the CLI read it), not in metrics.
+    expect(output.metrics()).toEqual({});
+    expect(output).toHaveLogged({
+      message: 'AMI retention done',
+      dryRun: false,
+      amisDeleted: 1,
+      snapshotsDeleted: 1,
+      versionsDeleted: 0,
     });
   });
 });

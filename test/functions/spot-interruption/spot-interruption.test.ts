@@ -22,6 +22,7 @@ import { throttled } from '../../support/lifecycle-fakes';
 import { type LifecycleWorld, lifecycleWorld } from '../../support/lifecycle-run';
 import { type Moto, startMoto } from '../../support/moto';
 import { createGroup } from '../../support/moto-fleet';
+import { output } from '../../support/output';
 
 const HOOK = 'spot-launch';
 
@@ -110,7 +111,13 @@ describe('spot interruption', () => {
     expect(after.ids).not.toContain(f.ours);
     expect(after.ids).toHaveLength(1);
     expect((await tagsOf(f.ours))[INTERRUPTED_TAG]).toBe(events.spotInterruption.time);
-    expect(metricNames()).toEqual(['SpotInterruptions', 'SpotReplacementsStarted']);
+    // No alarm reads these counts: a record the dashboard counts, no billed metric.
+    expect(metricNames()).toEqual([]);
+    expect(output).toHaveLogged({
+      message: 'spot event handled',
+      event: 'interruption',
+      outcome: 'replaced',
+    });
   });
 
   test("another group's instance, or none's: ignored, nothing done", async () => {
@@ -124,8 +131,9 @@ describe('spot interruption', () => {
     expect(calls(world.ssm, SendCommandCommand)).toBe(0);
     expect(calls(world.autoscaling, DetachInstancesCommand)).toBe(0);
     expect((await group(`other-${groupCount}`)).ids).toEqual([f.theirs]);
-    // Not counted: a billed metric for events of other groups would tell nothing about ours.
+    // Not counted: events of other groups tell nothing about ours.
     expect(metricNames()).toEqual([]);
+    expect(output.logs().filter((r) => r.message === 'spot event handled')).toEqual([]);
   });
 
   test('duplicate warning: acts once', async () => {
@@ -216,7 +224,8 @@ describe('spot interruption', () => {
     expect(calls(world.autoscaling, DetachInstancesCommand)).toBe(0);
     expect(calls(world.autoscaling, SetInstanceHealthCommand)).toBe(0);
     expect((await group(f.groupName)).ids).toEqual([f.ours]);
-    expect(metricNames()).toEqual(['RebalanceRecommendations']);
+    expect(metricNames()).toEqual([]);
+    expect(output).toHaveLogged({ message: 'spot event handled', event: 'rebalance', outcome: 'counted' });
   });
 
   test('a retire that cannot be sent does not hold back the replacement', async () => {

@@ -78,7 +78,16 @@ describe('a new scheduler version', () => {
       failures: 0,
       notified: false,
     });
-    expect(printed()).toHaveEmittedMetric('BuildStarted');
+    // Only what an alarm reads is a metric; the poll's findings are its record.
+    expect(Object.keys(printed().metrics())).toEqual(['FleetVersionBehind']);
+    expect(output).toHaveLogged({
+      message: 'version checked',
+      scheduler: '7.11.2',
+      answer: 'ok',
+      built: '7.11.2',
+      build: 'building',
+      behind: true,
+    });
   });
 
   test('the same version again changes nothing', async () => {
@@ -227,6 +236,12 @@ describe('failed builds', () => {
 describe('whether the fleet runs the version it should', () => {
   /** The gauge of the last check (the output accumulates over the test). */
   const lag = () => printed().metrics().FleetVersionBehind?.at(-1);
+  /** The record of the last check: what the dashboard's versions widget shows. */
+  const record = () =>
+    output
+      .logs()
+      .filter((r) => r.message === 'version checked')
+      .at(-1);
 
   async function rolledOut(imageArn: string) {
     const { EC2Client, RegisterImageCommand, CreateTagsCommand } = await import('@aws-sdk/client-ec2');
@@ -264,10 +279,13 @@ describe('whether the fleet runs the version it should', () => {
     clients.statuses.set(imageArn, { status: 'AVAILABLE', created: T0.toISOString() });
     expect((await check({ now: at(60_000) })).action).toBe('built');
     expect(lag()).toBe(1);
+    // The fleet still runs whatever it ran (no rollout recorded yet).
+    expect(record()).toMatchObject({ built: '7.11.2', build: 'available', fleet: 'unknown', behind: true });
 
     await rolledOut(imageArn);
     expect((await check({ now: at(120_000) })).action).toBe('unchanged');
     expect(lag()).toBe(0);
+    expect(record()).toMatchObject({ scheduler: '7.11.2', built: '7.11.2', fleet: '7.11.2', behind: false });
   });
 
   test('behind again as soon as the scheduler moves on', async () => {
@@ -279,6 +297,9 @@ describe('whether the fleet runs the version it should', () => {
     server.answer = { kind: 'version', version: '7.12.0' };
     await check({ now: at(120_000) });
     expect(lag()).toBe(1);
+    // The fleet's image is not the build of 7.12.0: named by its image build.
+    expect(record()).toMatchObject({ scheduler: '7.12.0', built: '7.12.0', build: 'building', behind: true });
+    expect(record()?.fleet).toMatch(/^\d+\.\d+\.\d+\/\d+$/);
   });
 
   test('a bad scheduler answer keeps counting the lag instead of resetting it', async () => {
@@ -286,6 +307,8 @@ describe('whether the fleet runs the version it should', () => {
     server.answer = { kind: 'status', status: 503 };
     expect((await check({ now: at(60_000) })).action).toBe('bad-answer');
     expect(lag()).toBe(1);
+    expect(record()).toMatchObject({ answer: 'HttpStatus', built: '7.11.2', behind: true });
+    expect(record()).not.toHaveProperty('scheduler');
     server.answer = { kind: 'text', body: 'maintenance' };
     expect((await check({ now: at(120_000) })).action).toBe('bad-answer');
     expect(lag()).toBe(1);

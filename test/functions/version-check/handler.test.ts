@@ -83,8 +83,9 @@ describe('version-check handler', () => {
       expect(imagebuilder?.calls()[0]?.args[0].input).toMatchObject({
         imagePipelineArn: VALID_ENV.IMAGE_PIPELINE_ARN,
       });
-      // The middleware flushed the metrics of the invocation.
-      expect(output).toHaveEmittedMetric('BuildStarted');
+      // The middleware flushed the metrics of the invocation: the lag the alarm counts.
+      expect(output).toHaveEmittedMetric('FleetVersionBehind');
+      expect(output).toHaveLogged({ message: 'version checked', scheduler: '7.11.2', built: '7.11.2' });
     } finally {
       imagebuilder?.restore();
     }
