@@ -78,6 +78,13 @@ export class WorkerFleet extends Construct {
         'buildsUseInstanceRole asks for it explicitly: builds need the extra hop to reach the instance role (see the README, Security).',
       );
     }
+    if (config.associatePublicIp) {
+      acknowledgeGuardRule(
+        this.launchTemplate,
+        'ec2_launch_template_public_ip_disabled_check',
+        "associatePublicIp asks for it explicitly (the original stack's behaviour): workers in public subnets without a NAT reach the scheduler and AWS through it. Nothing listens for the internet: the workers' group admits only the bastion and metrics groups.",
+      );
+    }
     acknowledgeGuardRule(
       this.launchTemplate,
       'ec2_launch_template_monitoring_enabled_check',
@@ -202,6 +209,24 @@ export class WorkerFleet extends Construct {
   ): ec2.CfnLaunchTemplate.LaunchTemplateDataProperty {
     const tags = this.tagList(config, inputs);
     const singleType = !this.mixedInstances;
+    // The workers' own group first, then those given to attach (the original attached the bastion
+    // and metrics groups themselves).
+    const groups = [this.securityGroup.attrGroupId, ...(config.securityGroupIds ?? [])];
+    // A public-IP choice is a property of the network interface, and EC2 then takes the security
+    // groups from the interface only. Unset, the subnet's own setting (MapPublicIpOnLaunch) decides.
+    // ("If you specify a network interface, you must specify any security groups as part of the
+    // network interface": https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html)
+    const networkInterfaces =
+      config.associatePublicIp === undefined
+        ? undefined
+        : [
+            {
+              deviceIndex: 0,
+              associatePublicIpAddress: config.associatePublicIp,
+              groups,
+              deleteOnTermination: true,
+            },
+          ];
     return {
       imageId,
       instanceType: singleType ? config.instanceType[0] : undefined,
@@ -213,7 +238,8 @@ export class WorkerFleet extends Construct {
             }
           : undefined,
       iamInstanceProfile: { arn: profileArn },
-      securityGroupIds: [this.securityGroup.attrGroupId],
+      securityGroupIds: networkInterfaces ? undefined : groups,
+      networkInterfaces,
       keyName: config.keyPairName,
       ebsOptimized: config.ebsOptimized,
       // IMDSv2 only, hop limit 1: a token cannot leave the host, so a build container (one network
@@ -233,9 +259,11 @@ export class WorkerFleet extends Construct {
         ...INSTANCE_STORE_DEVICES,
       ],
       userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),
+      // Every resource a launch creates (spot-instances-request would fail on-demand launches).
       tagSpecifications: [
         { resourceType: 'instance', tags },
         { resourceType: 'volume', tags },
+        { resourceType: 'network-interface', tags },
       ],
     };
   }

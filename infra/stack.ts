@@ -55,7 +55,10 @@ export class ExternalWorkerStack extends Stack {
       'CloudWatch Logs encrypts every log group at rest; no secret is logged (the worker key is read at boot and never printed), so a customer-managed key would protect nothing more.',
     );
 
+    // The original's cost and ownership tags, on every resource whose type takes tags; what the
+    // launches and the image builds create gets them from the fleet and the image pipeline.
     Tags.of(this).add(STACK_TAG, config.stackName);
+    Tags.of(this).add('customer', inputs.customer);
     Tags.of(this).add('project', config.project);
     Tags.of(this).add('env', config.env);
     for (const [key, value] of Object.entries(config.extraTags)) Tags.of(this).add(key, value);
@@ -75,6 +78,7 @@ export class ExternalWorkerStack extends Stack {
       playbook,
       subnetId: Fn.select(0, inputs.subnetIds),
       vpcId: inputs.vpcId,
+      customer: inputs.customer,
     });
     this.versionCheck = new VersionCheck(this, 'VersionCheck', {
       ...common,
