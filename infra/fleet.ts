@@ -46,6 +46,8 @@ export class WorkerFleet extends Construct {
   readonly terminateHookName: string;
   /** True when the group launches several instance types through a mixed instances policy. */
   readonly mixedInstances: boolean;
+  /** The customer tag's value (a deploy parameter unless configured). */
+  readonly customer: string;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
@@ -54,6 +56,7 @@ export class WorkerFleet extends Construct {
     this.launchHookName = `${config.stackName}-launch`;
     this.terminateHookName = `${config.stackName}-terminate`;
     this.mixedInstances = config.instanceType.length > 1;
+    this.customer = inputs.customer;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
       logGroupName: workerLogGroupName(config),
