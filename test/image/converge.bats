@@ -253,11 +253,13 @@ FILES
   while IFS= read -r -d '' script; do
     run in_root bash -c "$script"
     [ "$status" = 0 ] || { echo "$output"; false; }
-  done < <(python3 - "$COMPONENT" <<'PY'
+  done < <(python3 - "$COMPONENT" "$ANSIBLE_DIR/roles/concourse_worker/defaults/main.yml" <<'PY'
 import re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
+# The stack passes the same grammar the playbook checks versions with.
+pattern = yaml.safe_load(open(sys.argv[2]))["concourse_version_pattern"]
 values = {"PinnedVersion": "7.11.2", "Region": "eu-west-1", "BuildVersionParameter": "/unused",
-          "SchedulerApiAddress": "https://scheduler.invalid"}
+          "SchedulerApiAddress": "https://scheduler.invalid", "VersionPattern": pattern}
 steps = [s for p in doc["phases"] for s in p["steps"]
          if s["name"] == "ResolveConcourseVersion" or p["name"] in ("validate", "test")]
 for step in steps:
