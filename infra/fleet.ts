@@ -85,7 +85,7 @@ export class WorkerFleet extends Construct {
       acknowledgeGuardRule(
         this.launchTemplate,
         'ec2_launch_template_public_ip_disabled_check',
-        "associatePublicIp asks for it explicitly (the original stack's behaviour): workers in public subnets without a NAT reach the scheduler and AWS through it. Nothing listens for the internet: the workers' group admits only the bastion and metrics groups.",
+        "associatePublicIp asks for it explicitly (the original stack's behaviour): workers in public subnets without a NAT reach the scheduler and AWS through it. The workers' own group admits only the bastion and metrics groups; what groups attached through securityGroupIds admit is the operator's choice.",
       );
     }
     acknowledgeGuardRule(
