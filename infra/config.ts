@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
+import { fleetOptionKeys, fleetOptionProblems } from './fleet-options';
 import { lagAlarmProblems } from './version-lag';
 
 /**
@@ -247,6 +248,7 @@ export const configSchema = z.strictObject({
     'a security group id such as sg-0123456789abcdef0',
   ).optional(),
   keyPairName: pattern(/^[ -~]{1,255}$/, 'an EC2 key pair name').optional(),
+  ...fleetOptionKeys,
   extraTags: tagMap.default({}),
   workerAmiId: pattern(AMI_ID, 'an AMI id such as ami-0123456789abcdef0').optional(),
   desiredCapacity: nonNegativeInt('number of workers').default(1),
@@ -424,6 +426,7 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
       `extraTags: expected no reserved tag key (keeprunning, external-worker:*, and the tags the stack sets: Name, customer, project, env, role, cycloid.io), given ${reserved.map((k) => JSON.stringify(k)).join(', ')}`,
     );
   }
+  problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }

@@ -46,6 +46,8 @@ export class WorkerFleet extends Construct {
   readonly terminateHookName: string;
   /** True when the group launches several instance types through a mixed instances policy. */
   readonly mixedInstances: boolean;
+  /** The customer tag's value (a deploy parameter unless configured). */
+  readonly customer: string;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
@@ -54,6 +56,7 @@ export class WorkerFleet extends Construct {
     this.launchHookName = `${config.stackName}-launch`;
     this.terminateHookName = `${config.stackName}-terminate`;
     this.mixedInstances = config.instanceType.length > 1;
+    this.customer = inputs.customer;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
       logGroupName: workerLogGroupName(config),
@@ -76,6 +79,13 @@ export class WorkerFleet extends Construct {
         this.launchTemplate,
         'ec2_launch_template_token_hop_limit_check',
         'buildsUseInstanceRole asks for it explicitly: builds need the extra hop to reach the instance role (see the README, Security).',
+      );
+    }
+    if (config.associatePublicIp) {
+      acknowledgeGuardRule(
+        this.launchTemplate,
+        'ec2_launch_template_public_ip_disabled_check',
+        "associatePublicIp asks for it explicitly (the original stack's behaviour): workers in public subnets without a NAT reach the scheduler and AWS through it. The workers' own group admits only the bastion and metrics groups; what groups attached through securityGroupIds admit is the operator's choice.",
       );
     }
     acknowledgeGuardRule(
@@ -202,6 +212,24 @@ export class WorkerFleet extends Construct {
   ): ec2.CfnLaunchTemplate.LaunchTemplateDataProperty {
     const tags = this.tagList(config, inputs);
     const singleType = !this.mixedInstances;
+    // The workers' own group first, then those given to attach (the original attached the bastion
+    // and metrics groups themselves).
+    const groups = [this.securityGroup.attrGroupId, ...(config.securityGroupIds ?? [])];
+    // A public-IP choice is a property of the network interface, and EC2 then takes the security
+    // groups from the interface only. Unset, the subnet's own setting (MapPublicIpOnLaunch) decides.
+    // ("If you specify a network interface, you must specify any security groups as part of the
+    // network interface": https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_RunInstances.html)
+    const networkInterfaces =
+      config.associatePublicIp === undefined
+        ? undefined
+        : [
+            {
+              deviceIndex: 0,
+              associatePublicIpAddress: config.associatePublicIp,
+              groups,
+              deleteOnTermination: true,
+            },
+          ];
     return {
       imageId,
       instanceType: singleType ? config.instanceType[0] : undefined,
@@ -213,7 +241,8 @@ export class WorkerFleet extends Construct {
             }
           : undefined,
       iamInstanceProfile: { arn: profileArn },
-      securityGroupIds: [this.securityGroup.attrGroupId],
+      securityGroupIds: networkInterfaces ? undefined : groups,
+      networkInterfaces,
       keyName: config.keyPairName,
       ebsOptimized: config.ebsOptimized,
       // IMDSv2 only, hop limit 1: a token cannot leave the host, so a build container (one network
@@ -233,9 +262,11 @@ export class WorkerFleet extends Construct {
         ...INSTANCE_STORE_DEVICES,
       ],
       userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),
+      // Every resource a launch creates (spot-instances-request would fail on-demand launches).
       tagSpecifications: [
         { resourceType: 'instance', tags },
         { resourceType: 'volume', tags },
+        { resourceType: 'network-interface', tags },
       ],
     };
   }

@@ -22,6 +22,8 @@ export interface WorkerImagePipelineProps {
   /** Subnet of the build instances (one of the fleet's); it needs outbound access. */
   subnetId: string;
   vpcId: string;
+  /** The customer tag (a deploy parameter unless configured). */
+  customer: string;
   logRetention: logs.RetentionDays;
 }
 
@@ -85,6 +87,16 @@ export class WorkerImagePipeline extends Construct {
       ],
     });
 
+    // The stack's tags reach what the builds create (the build instances, the AMIs), which
+    // CloudFormation never sees.
+    const ownTags = {
+      ...config.extraTags,
+      [STACK_TAG]: config.stackName,
+      customer: props.customer,
+      project: config.project,
+      env: config.env,
+    };
+
     const document = fs.readFileSync(COMPONENT_DOCUMENT, 'utf8');
     const component = new imagebuilder.CfnComponent(this, 'Component', {
       name: `${config.stackName}-worker-build`,
@@ -139,7 +151,7 @@ export class WorkerImagePipeline extends Construct {
       securityGroupIds: [this.securityGroup.attrGroupId],
       terminateInstanceOnFailure: true,
       instanceMetadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
-      resourceTags: { [STACK_TAG]: config.stackName },
+      resourceTags: ownTags,
     });
 
     const distribution = new imagebuilder.CfnDistributionConfiguration(this, 'Distribution', {
@@ -155,10 +167,8 @@ export class WorkerImagePipeline extends Construct {
             // Image Builder cannot put the Concourse version (known only during the build) in a tag:
             // the rollout tags the AMI with it, read from the build's version parameter.
             AmiTags: {
-              [STACK_TAG]: config.stackName,
+              ...ownTags,
               'external-worker:build': '{{imagebuilder:buildVersion}}',
-              project: config.project,
-              env: config.env,
               role: 'worker',
             },
           },

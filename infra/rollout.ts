@@ -37,6 +37,9 @@ const ROLLOUT_TAGS = [
   'external-worker:bad',
 ];
 
+/** Tags the rollout writes on the snapshots of a new AMI: the stack's own tags. */
+const SNAPSHOT_TAGS = [STACK_TAG, 'customer', 'project', 'env'];
+
 /**
  * The image-rollout state machine and what starts it: a new image of this stack's pipeline
  * (AVAILABLE or FAILED), and every successful update of this stack (a deploy that changed the
@@ -66,6 +69,9 @@ export class ImageRollout extends Construct {
         Region: stack.region,
         TopicArn: props.notifications.topic.topicArn,
         StackName: config.stackName,
+        Customer: fleet.customer,
+        Project: config.project,
+        Env: config.env,
         CurrentAmiParameter: currentAmi,
         PinnedAmiId: config.workerAmiId ?? 'none',
         MinHealthyPercentage: String(config.minHealthyPercentage),
@@ -154,6 +160,21 @@ export class ImageRollout extends Construct {
           },
         ],
       },
+      // The snapshots of a new AMI carry no tags yet; never one another stack tagged as its own.
+      tagThisStacksAmiSnapshots: {
+        grants: [
+          {
+            resources: [
+              stack.formatArn({ service: 'ec2', account: '', resource: 'snapshot', resourceName: '*' }),
+            ],
+            conditions: {
+              StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: config.stackName },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': SNAPSHOT_TAGS },
+              StringEqualsIfExists: { [`aws:ResourceTag/${STACK_TAG}`]: config.stackName },
+            },
+          },
+        ],
+      },
       versionThisLaunchTemplate: { grants: [{ resources: [templateArn] }] },
       refreshThisGroup: {
         grants: [{ resources: [groupArn] }],
@@ -220,6 +241,10 @@ export class ImageRollout extends Construct {
       [
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         'AMIs tagged with this stack only (condition), rollout tags only.',
+      ],
+      [
+        `Resource::arn:${stack.partition}:ec2:${region}::snapshot/*`,
+        "Snapshot ids are known only once an AMI exists: the stack's own four tags only, and never a snapshot tagged for another stack (conditions).",
       ],
       [
         'Action::kms:GenerateDataKey*',

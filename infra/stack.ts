@@ -31,6 +31,8 @@ import { VersionCheck } from './version-check';
 export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** The configuration the fleet was built from, after validation. */
   readonly config: WorkerConfig;
+  /** The `customer` tag: a parameter of the one-click template, else the configured value. */
+  readonly customer: string;
   /** The workers' security group: allow what may reach them (`connections.allowFrom(peer, port)`). */
   readonly connections: ec2.Connections;
   /** The workers' instance role: grants to the fleet are grants to the worker hosts (not their builds). */
@@ -73,7 +75,10 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
       'CloudWatch Logs encrypts every log group at rest; no secret is logged (the worker key is read at boot and never printed), so a customer-managed key would protect nothing more.',
     );
 
-    tagResources(this, config);
+    // The original's cost and ownership tags, on every resource whose type takes tags; what the
+    // launches and the image builds create gets them from the fleet and the image pipeline.
+    this.customer = inputs.customer;
+    tagResources(this, config, this.customer);
 
     const playbook = new s3assets.Asset(this, 'Playbook', {
       path: path.join(__dirname, '..', 'ansible'),
@@ -90,6 +95,7 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
       playbook,
       subnetId: Fn.select(0, inputs.subnetIds),
       vpcId: inputs.vpcId,
+      customer: inputs.customer,
     });
     this.versionCheck = new VersionCheck(this, 'VersionCheck', {
       ...common,
@@ -193,8 +199,9 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
 }
 
 /** The tags of everything the fleet creates, and of what its functions create at run time. */
-function tagResources(scope: Construct, config: WorkerConfig): void {
+function tagResources(scope: Construct, config: WorkerConfig, customer: string): void {
   Tags.of(scope).add(STACK_TAG, config.stackName);
+  Tags.of(scope).add('customer', customer);
   Tags.of(scope).add('project', config.project);
   Tags.of(scope).add('env', config.env);
   for (const [key, value] of Object.entries(config.extraTags)) Tags.of(scope).add(key, value);
@@ -223,7 +230,7 @@ export class ExternalWorkerStack extends Stack {
     super(scope, id, props);
     this.workers = new ExternalWorkerFleet(this, 'Default', fleetPropsFromConfig(this, props.config));
     // What CDK shares stack-wide (the provider of AWS API custom resources) is the fleet's here.
-    tagResources(this, this.workers.config);
+    tagResources(this, this.workers.config, this.workers.customer);
     ({
       fleet: this.fleet,
       notifications: this.notifications,

@@ -6,6 +6,7 @@ import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../functions/lib/concourse-ver
 import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
+import { encodedWorkerEnvironment } from './fleet-options';
 
 /**
  * One shell word holding `value` as it is: single quotes, each inner quote closed, escaped and
@@ -45,6 +46,8 @@ export function workerUserData(
     EW_WORKER_RUNTIME: config.workerRuntime,
     EW_WORKER_DNS_SERVER: (config.workerDnsServer ?? []).join(','),
     EW_WORKER_VERSION: config.workerVersion ?? '',
+    // Extra Concourse worker settings (workerEnvironment): NAME=value pairs, space-separated.
+    EW_WORKER_ENVIRONMENT: encodedWorkerEnvironment(config.workerEnvironment),
     // The name of the SecureString only: the boot script reads the key itself, into a root-only file.
     EW_WORKER_KEY_PARAMETER: config.workerKeyParameter,
     EW_LOG_GROUP: logGroupName,

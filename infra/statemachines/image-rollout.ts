@@ -158,7 +158,11 @@ export function imageRollout(): Definition {
       NoAmi: { Type: 'Fail', Error: 'NoAmiInRegion', Cause: 'The image distributed no AMI to this region.' },
       DescribeAmi: sdkTask('ec2', 'describeImages', {
         Parameters: { 'ImageIds.$': 'States.Array($.ami)' },
-        ResultSelector: { 'creationDate.$': '$.Images[0].CreationDate' },
+        ResultSelector: {
+          'creationDate.$': '$.Images[0].CreationDate',
+          // Read by TagAmiSnapshots: Image Builder's AmiTags reach the AMI, never its snapshots.
+          'blockDeviceMappings.$': '$.Images[0].BlockDeviceMappings',
+        },
         ResultPath: '$.amiInfo',
         Retry: retry('ec2'),
         Catch: catchAll('NotifyError'),
@@ -339,8 +343,37 @@ export function imageRollout(): Definition {
         ResultPath: null,
         Retry: retry('ec2'),
         Catch: catchAll('NotifyError'),
-        Next: 'CreateVersion',
+        Next: 'AmiSnapshots?',
         scope: 'tagThisStacksAmis',
+      }),
+      'AmiSnapshots?': {
+        Type: 'Choice',
+        Choices: [
+          {
+            Variable: '$.amiInfo.blockDeviceMappings[0].Ebs.SnapshotId',
+            IsPresent: true,
+            Next: 'TagAmiSnapshots',
+          },
+        ],
+        Default: 'CreateVersion',
+      },
+      // The stack's cost and ownership tags on what the AMI is made of. CreateTags is idempotent:
+      // a replayed event tags them again, to the same values.
+      TagAmiSnapshots: sdkTask('ec2', 'createTags', {
+        Parameters: {
+          'Resources.$': '$.amiInfo.blockDeviceMappings[*].Ebs.SnapshotId',
+          Tags: [
+            { Key: 'external-worker:stack', Value: '${StackName}' },
+            { Key: 'customer', Value: '${Customer}' },
+            { Key: 'project', Value: '${Project}' },
+            { Key: 'env', Value: '${Env}' },
+          ],
+        },
+        ResultPath: null,
+        Retry: retry('ec2'),
+        Catch: catchAll('NotifyError'),
+        Next: 'CreateVersion',
+        scope: 'tagThisStacksAmiSnapshots',
       }),
       CreateVersion: sdkTask('ec2', 'createLaunchTemplateVersion', {
         Parameters: {

@@ -378,3 +378,48 @@ PLAY
   [ "$(sed -n 2p "$BATS_TEST_TMPDIR/rendered")" = '{{ 7 * 7 }}' ]
   [ ! -e "$BATS_TEST_TMPDIR/pwned" ]
 }
+
+@test "workerEnvironment reaches Ansible as a mapping of literal values" {
+  echo "EW_WORKER_ENVIRONMENT='CONCOURSE_CONTAINERD_MAX_CONTAINERS=250 CONCOURSE_LOG_LEVEL=debug CONCOURSE_X=a=b:c/d,e@f+g'" \
+    >>"$EW_ROOT/etc/external-worker/settings.env"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -qx '  CONCOURSE_CONTAINERD_MAX_CONTAINERS: !unsafe "250"' "$BATS_TEST_TMPDIR/boot-vars.yml"
+  cat >"$BATS_TEST_TMPDIR/render.yml" <<'PLAY'
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        content: "{% for n, v in ew_worker_environment.items() | sort %}{{ n }}={{ v }}\n{% endfor %}"
+        mode: "0644"
+PLAY
+  run env PATH=/usr/local/bin:/usr/bin:/bin ANSIBLE_NOCOLOR=1 ansible-playbook -c local -i localhost, \
+    "$BATS_TEST_TMPDIR/render.yml" -e "@$BATS_TEST_TMPDIR/boot-vars.yml" -e "out=$BATS_TEST_TMPDIR/rendered"
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  [ "$(cat "$BATS_TEST_TMPDIR/rendered")" = "CONCOURSE_CONTAINERD_MAX_CONTAINERS=250
+CONCOURSE_LOG_LEVEL=debug
+CONCOURSE_X=a=b:c/d,e@f+g" ]
+}
+
+@test "no workerEnvironment is an empty mapping" {
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -qx 'ew_worker_environment: {}' "$BATS_TEST_TMPDIR/boot-vars.yml"
+}
+
+@test "a workerEnvironment pair outside the grammar fails the boot before the play" {
+  local bad
+  # shellcheck disable=SC2016 # the values are meant literally
+  for bad in 'CONCOURSE_X={{7*7}}' 'CONCOURSE_X=$(id)' 'concourse_x=1' 'PATH=/tmp' 'CONCOURSE_X=*' 'CONCOURSE_X='; do
+    sed -i '/^EW_WORKER_ENVIRONMENT=/d' "$EW_ROOT/etc/external-worker/settings.env"
+    printf 'EW_WORKER_ENVIRONMENT=%q\n' "CONCOURSE_OK=1 $bad" >>"$EW_ROOT/etc/external-worker/settings.env"
+    : >"$CALLS"
+    run "$BOOT_SCRIPT"
+    [ "$status" -eq 1 ] || { echo "accepted: $bad"; false; }
+    [ "$(status_field status)" = failed ]
+    [ "$(status_field step)" = boot-play ]
+    [[ "$(status_field message)" == "setting EW_WORKER_ENVIRONMENT holds"*"not NAME=value of a Concourse worker setting" ]]
+    refute grep -q '^ansible-playbook' "$CALLS"
+  done
+}

@@ -17,6 +17,12 @@ function loopNames(functionName: string): string[] {
   return list.split(/[\s\\]+/).filter((name) => name.startsWith('EW_'));
 }
 
+/** The EW_ settings the named shell function reads. */
+function readNames(functionName: string): string[] {
+  const body = new RegExp(`${functionName}\\(\\) \\{([\\s\\S]*?)\\n\\}`).exec(bootScript)?.[1] ?? '';
+  return [...body.matchAll(/\$\{?(EW_[A-Z_]+)/g)].map((m) => m[1] as string);
+}
+
 function userDataText(): string {
   const { template } = synth();
   const templates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
@@ -37,7 +43,9 @@ describe('worker contract', () => {
   });
 
   test('every setting written reaches the boot play', () => {
-    const passed = loopNames('write_boot_vars');
+    // workerEnvironment goes as a mapping of its own (worker_environment_vars).
+    const passed = [...loopNames('write_boot_vars'), ...readNames('worker_environment_vars')];
+    expect(readNames('worker_environment_vars')).toEqual(['EW_WORKER_ENVIRONMENT']);
     expect(passed).toEqual(expect.arrayContaining(written));
   });
 

@@ -1,10 +1,11 @@
 import * as path from 'node:path';
+import { STACK_WORKER_ENVIRONMENT } from '../../infra/fleet-options';
 import { ansiblePython, runTool } from './tools';
 
 // The playbook's templates rendered with Ansible's own template engine (test/ansible/render.py)
 // and test settings, as the boot play renders them on a worker.
 
-type Vars = Record<string, string>;
+type Vars = Record<string, string | Record<string, string>>;
 type Job =
   | { vars: Vars; template: string; parse?: 'toml' }
   | { vars: Vars; expr: string }
@@ -113,6 +114,30 @@ describe('Telegraf', () => {
 });
 
 describe('Concourse worker environment', () => {
+  test('workerEnvironment comes first, so that a setting of the stack always wins', () => {
+    const extra = { CONCOURSE_CONTAINERD_MAX_CONTAINERS: '250', CONCOURSE_LOG_LEVEL: 'debug' };
+    const text = renderOne({
+      vars: { ...SETTINGS, ew_worker_environment: extra },
+      template: 'roles/concourse_worker/templates/worker.env.j2',
+    });
+    const names = text
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.slice(0, line.indexOf('=')));
+    expect(names.slice(0, 2)).toEqual(['CONCOURSE_CONTAINERD_MAX_CONTAINERS', 'CONCOURSE_LOG_LEVEL']);
+    expect(text).toContain('\nCONCOURSE_CONTAINERD_MAX_CONTAINERS=250\nCONCOURSE_LOG_LEVEL=debug\n');
+    expect(names.slice(2)).not.toContain('CONCOURSE_LOG_LEVEL');
+  });
+
+  test('the settings workerEnvironment may not name are exactly those the template writes', () => {
+    const written = new Set<string>();
+    for (const runtime of ['containerd', 'guardian', 'houdini']) {
+      const env = envFile({ ...SETTINGS, ew_worker_runtime: runtime, storage_device: '/dev/nvme1n1' });
+      for (const name of Object.keys(env)) written.add(name);
+    }
+    expect([...written].sort()).toEqual(Object.keys(STACK_WORKER_ENVIRONMENT).sort());
+  });
+
   test('carries every setting and only the path of the key file', () => {
     const env = envFile({ ...SETTINGS, storage_device: '/dev/nvme1n1' });
     expect(env).toEqual({

@@ -249,18 +249,17 @@ FILES
 # The image's own checks, as Image Builder runs them: the version is resolved by the component's
 # step (pinned here), then its validate and test phases run in the root.
 @test "the image's validate and test steps pass" {
-  local script pattern
-  # The recipe passes the stack's own version grammar: read from the same source, never copied.
-  pattern=$(cd "$REPO" && node_modules/.bin/tsx -e \
-    'import { CONCOURSE_VERSION_PATTERN_SOURCE as p } from "./functions/lib/concourse-version"; process.stdout.write(p)')
+  local script
   while IFS= read -r -d '' script; do
     run in_root bash -c "$script"
     [ "$status" = 0 ] || { echo "$output"; false; }
-  done < <(VERSION_PATTERN="$pattern" python3 - "$COMPONENT" <<'PY'
-import os, re, sys, yaml
+  done < <(python3 - "$COMPONENT" "$ANSIBLE_DIR/roles/concourse_worker/defaults/main.yml" <<'PY'
+import re, sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
+# The stack passes the same grammar the playbook checks versions with.
+pattern = yaml.safe_load(open(sys.argv[2]))["concourse_version_pattern"]
 values = {"PinnedVersion": "7.11.2", "Region": "eu-west-1", "BuildVersionParameter": "/unused",
-          "SchedulerApiAddress": "https://scheduler.invalid", "VersionPattern": os.environ["VERSION_PATTERN"]}
+          "SchedulerApiAddress": "https://scheduler.invalid", "VersionPattern": pattern}
 for parameter in doc["parameters"]:
     (name, spec), = parameter.items()
     if name not in values and "default" in spec:
@@ -481,4 +480,48 @@ put_key() {
   [ "$status" = 1 ]
   [ "$(status_of)" = "failed worker-health" ]
   grep -q "FAILED: worker not healthy after 3s (last HTTP status 503)" "$ROOT/var/log/user-data.log"
+}
+
+# The installed command with the image's own bash and tools, on a fake /sys and /dev inside the
+# root; mdadm is a recording stand-in there (the root shares the host's kernel: no array is made).
+@test "storage: several instance-store disks become one RAID0 array" {
+  run in_root mdadm --version
+  [ "$status" = 0 ] || { echo "mdadm is not installed: $output"; false; }
+  local fake="$ROOT/tmp/storage" i
+  rm -rf "$fake"
+  mkdir -p "$fake/bin" "$fake/devroot/dev" "$fake/sys/block/nvme0n1/device"
+  printf '%-40s\n' "Amazon Elastic Block Store" >"$fake/sys/block/nvme0n1/device/model"
+  for i in 1 2 3 4; do
+    mkdir -p "$fake/sys/block/nvme${i}n1/device"
+    printf '%-40s\n' "Amazon EC2 NVMe Instance Storage" >"$fake/sys/block/nvme${i}n1/device/model"
+    touch "$fake/devroot/dev/nvme${i}n1"
+  done
+  cat >"$fake/bin/mdadm" <<'STANDIN'
+#!/bin/sh
+echo "$*" >/tmp/storage/mdadm-calls
+mkdir -p /tmp/storage/devroot/dev/md
+touch /tmp/storage/devroot/dev/md127
+ln -s ../md127 "/tmp/storage/devroot$2"
+STANDIN
+  chmod 0755 "$fake/bin/mdadm"
+  : >"$fake/mounts"
+  run in_root env PATH=/tmp/storage/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin SYS_ROOT=/tmp/storage/sys \
+    DEV_ROOT=/tmp/storage/devroot EW_MOUNTS=/tmp/storage/mounts EW_DEVICE_WAIT=0 \
+    /usr/local/sbin/external-worker-data-device true /dev/xvdf
+  [ "$status" = 0 ] || { echo "$output"; false; }
+  [ "${lines[-1]}" = /dev/md127 ]
+  [ "$(cat "$fake/mdadm-calls")" = "--create /dev/md/external-worker --run --level=0 --raid-devices=4 --metadata=1.2 --name=external-worker /dev/nvme1n1 /dev/nvme2n1 /dev/nvme3n1 /dev/nvme4n1" ]
+  rm -rf "$fake"
+}
+
+@test "boot: useLocalDevice without an instance store keeps to varLibDevice and says so" {
+  write_settings
+  sed -i "s/^EW_USE_LOCAL_DEVICE=.*/EW_USE_LOCAL_DEVICE='true'/" "$ROOT/etc/external-worker/settings.env"
+  put_key
+  run boot ok
+  [ "$status" = 0 ] || { tail -n 30 "$ROOT/var/log/user-data.log"; false; }
+  [ "$(status_of)" = "ok done" ]
+  grep -q "useLocalDevice: this instance type has no instance store; using nodevice instead" \
+    "$ROOT/var/log/user-data.log"
+  [ ! -e "$ROOT/etc/systemd/system/var-lib-concourse.mount" ]
 }

@@ -125,10 +125,10 @@ describe('launch template', () => {
     expect(launchTemplateData(synth({ keyPairName: 'ops' }).template).KeyName).toBe('ops');
   });
 
-  test('instances and volumes are tagged', () => {
+  test('instances, volumes and network interfaces are tagged', () => {
     const specs = launchTemplateData(synth({ extraTags: { team: 'ci' } }).template)
       .TagSpecifications as Json[];
-    expect(specs.map((s) => s.ResourceType)).toEqual(['instance', 'volume']);
+    expect(specs.map((s) => s.ResourceType)).toEqual(['instance', 'volume', 'network-interface']);
     for (const spec of specs) {
       expect(spec.Tags).toEqual(
         expect.arrayContaining([

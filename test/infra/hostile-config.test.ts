@@ -45,6 +45,10 @@ const KEYS: Record<string, (bad: string) => Record<string, unknown>> = {
   ansibleVersion: (bad) => ({ ansibleVersion: `2.17.7${bad}` }),
   'extraTags (value)': (bad) => ({ extraTags: { team: `ci${bad}` } }),
   'extraTags (key)': (bad) => ({ extraTags: { [`team${bad}`]: 'ci' } }),
+  securityGroupIds: (bad) => ({ securityGroupIds: [`sg-0123456789abcdef0${bad}`] }),
+  associatePublicIp: (bad) => ({ associatePublicIp: `true${bad}` }),
+  'workerEnvironment (value)': (bad) => ({ workerEnvironment: { CONCOURSE_LOG_LEVEL: `debug${bad}` } }),
+  'workerEnvironment (name)': (bad) => ({ workerEnvironment: { [`CONCOURSE_LOG_LEVEL${bad}`]: 'debug' } }),
 };
 
 // Tag values may hold spaces, as AWS allows: they go to EC2 tags only, never to a shell.

@@ -229,6 +229,7 @@ describe('the rebuild on a playbook change', () => {
         playbook: new s3assets.Asset(scope, 'Playbook', { path: dir }),
         subnetId: 'subnet-0123456789abcdef0',
         vpcId: 'vpc-0123456789abcdef0',
+        customer: 'acme',
         logRetention: logs.RetentionDays.ONE_MONTH,
       });
       const resources = Template.fromStack(scope);

@@ -15,6 +15,9 @@ const FULLEST_SPOT = {
   subnetIds: 'subnet-0123456789abcdef0,subnet-0fedcba9876543210',
   bastionSecurityGroupId: 'sg-0123456789abcdef0',
   metricsSecurityGroupId: 'sg-0fedcba9876543210',
+  securityGroupIds: 'sg-0123456789abcdef0,sg-0fedcba9876543210',
+  associatePublicIp: true,
+  workerEnvironment: { CONCOURSE_CONTAINERD_MAX_CONTAINERS: '250' },
   keyPairName: 'ops',
   extraTags: { team: 'ci' },
   instanceType: 'c5d.2xlarge,m5d.2xlarge',
@@ -35,6 +38,7 @@ const FULLEST_SPOT = {
 
 const FULLEST_ONDEMAND = {
   capacity: 'ondemand',
+  associatePublicIp: false,
   ebsOptimized: false,
   workerAmiId: 'ami-0123456789abcdef0',
   workerKeyParameter: '/ci/secret/key',

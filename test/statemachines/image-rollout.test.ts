@@ -2,6 +2,7 @@ import { DescribeAutoScalingGroupsCommand, StartInstanceRefreshCommand } from '@
 import {
   CreateLaunchTemplateVersionCommand,
   CreateTagsCommand,
+  DescribeImagesCommand,
   DescribeLaunchTemplateVersionsCommand,
   DescribeTagsCommand,
 } from '@aws-sdk/client-ec2';
@@ -133,6 +134,21 @@ describe('image-rollout: a new image', () => {
     await expect(
       resolveCurrentAmi({ ssm, ec2: world.ec2 }, { current: CURRENT_AMI_PARAMETER, stock: '/aws/stock' }),
     ).resolves.toEqual({ imageId: world.newAmi, source: 'rollout' });
+  });
+
+  test("the new AMI's snapshots get the stack's tags, which Image Builder gives the AMI only", async () => {
+    const execution = await run(world.event);
+    expect(execution.status).toBe('SUCCEEDED');
+    const { Images = [] } = await world.ec2.send(new DescribeImagesCommand({ ImageIds: [world.newAmi] }));
+    const snapshots = (Images[0]?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId as string);
+    expect(snapshots).toHaveLength(1);
+    expect(await amiTags(snapshots[0] as string)).toEqual({
+      'external-worker:stack': STACK,
+      customer: 'acme',
+      project: 'ew',
+      env: 'test',
+    });
+    expect(execution.statesEntered).toContain('TagAmiSnapshots');
   });
 
   test('throttling at the first call of every Task, the retention included: the same rollout', async () => {

@@ -9,7 +9,13 @@ import {
   type StartInstanceRefreshCommandInput,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  EC2Client,
+  RegisterImageCommand,
+} from '@aws-sdk/client-ec2';
 import { DeleteImageCommand, GetImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
@@ -41,8 +47,17 @@ export interface World {
   event: Record<string, unknown>;
 }
 
+/** An EBS-backed AMI, as Image Builder makes them: its root volume is a snapshot. */
 async function registerAmi(ec2: EC2Client, name: string, imageArn?: string): Promise<string> {
-  const { ImageId } = await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
+  const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'eu-west-1a', Size: 8 }));
+  const { SnapshotId } = await ec2.send(new CreateSnapshotCommand({ VolumeId }));
+  const { ImageId } = await ec2.send(
+    new RegisterImageCommand({
+      Name: name,
+      RootDeviceName: '/dev/xvda',
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId, VolumeSize: 8 } }],
+    }),
+  );
   await ec2.send(
     new CreateTagsCommand({
       Resources: [ImageId as string],
@@ -88,6 +103,9 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
       Region: 'eu-west-1',
       TopicArn: topicArn,
       StackName: STACK,
+      Customer: 'acme',
+      Project: 'ew',
+      Env: 'test',
       CurrentAmiParameter: CURRENT_AMI_PARAMETER,
       PinnedAmiId: 'none',
       MinHealthyPercentage: '90',
