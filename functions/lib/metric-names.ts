@@ -39,6 +39,8 @@ export const METRIC = {
   launchTemplateVersionsDeleted: 'LaunchTemplateVersionsDeleted',
   /** Kept instances past their end (kept-until) still running: their expiry could not end them. */
   keptInstancesExpired: 'KeptInstancesExpired',
+  /** The launch gate abandoned a worker that failed its boot: a rollout alarm reads it. */
+  launchesAbandoned: 'LaunchesAbandoned',
   /** A rebalance recommendation for an instance of the group (Capacity Rebalancing acts on it). */
   rebalanceRecommendations: 'RebalanceRecommendations',
 } as const;
