@@ -1,22 +1,26 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../functions/lib/metric-names';
 import type { WorkerConfig } from './config';
-import { acknowledgeGuardRule } from './guard';
 
 /**
  * The alarms every instance refresh of a rollout watches (its AlarmSpecification): one in ALARM
  * fails the refresh, and AutoRollback puts the group back on the version it ran.
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
- * They have no action of their own: the rollout reports them, the launch gate reports each
- * abandoned worker, and the FleetBelowDesired alarm reports a fleet short for long.
+ * Like every alarm of the stack they notify the topic, outside rollouts too: a storm, a fleet short.
  */
 export class RolloutAlarms extends Construct {
   readonly launchesAbandoned: cloudwatch.Alarm;
   readonly fleetBelowDesired: cloudwatch.Alarm;
 
-  constructor(scope: Construct, id: string, props: { config: WorkerConfig; groupName: string }) {
+  constructor(
+    scope: Construct,
+    id: string,
+    props: { config: WorkerConfig; groupName: string; topic: sns.ITopic },
+  ) {
     super(scope, id);
     const { config, groupName } = props;
     const minute = Duration.minutes(1);
@@ -68,11 +72,7 @@ export class RolloutAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     for (const alarm of [this.launchesAbandoned, this.fleetBelowDesired]) {
-      acknowledgeGuardRule(
-        alarm,
-        'cloudwatch_alarm_action_check',
-        'Read by the instance refresh (its AlarmSpecification), which rolls back on it; what it reports reaches the topic from the launch gate, the rollout and the FleetBelowDesired alarm.',
-      );
+      alarm.addAlarmAction(new actions.SnsAction(props.topic));
     }
   }
 }

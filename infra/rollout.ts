@@ -60,7 +60,11 @@ export class ImageRollout extends Construct {
     const { config, fleet } = props;
     const stack = Stack.of(this);
     const currentAmi = runtimeParameters(config).currentAmi;
-    this.alarms = new RolloutAlarms(this, 'Alarms', { config, groupName: fleet.groupName });
+    this.alarms = new RolloutAlarms(this, 'Alarms', {
+      config,
+      groupName: fleet.groupName,
+      topic: props.notifications.topic,
+    });
     const machine = new WorkerStateMachine(this, 'Machine', {
       name: 'image-rollout',
       // Poll every minute; a refresh of a large fleet with long drains takes hours.
