@@ -175,6 +175,14 @@ export async function benchTransitions(): Promise<TransitionResults> {
       'launch',
       await lifecycle('launch', fakeInstance({ bootStatus: pending })),
     );
+    // A worker whose boot fails: abandoned, its failure counted on its AMI by the storm guard.
+    const failedBoot = transitions(
+      'launch',
+      await lifecycle(
+        'launch',
+        fakeInstance({ bootStatus: () => ({ status: 'failed', step: 'worker', message: 'key refused' }) }),
+      ),
+    );
     const drainRun = await lifecycle('terminate', fakeInstance({ workerRunning: (n) => n <= 2 }));
     const drain = transitions('drain', drainRun);
 
@@ -203,6 +211,7 @@ export async function benchTransitions(): Promise<TransitionResults> {
         { flow: 'instance-launch: boot of ~90 s, healthy at the second poll', transitions: launch },
         { flow: 'instance-launch: healthy at the first poll', transitions: launchAtOnce },
         { flow: 'instance-launch: healthy after 3 pending polls', transitions: launchAfterPolls },
+        { flow: 'instance-launch: boot failed, abandoned and counted', transitions: failedBoot },
         { flow: 'instance-drain: worker exits after 2 polls', transitions: drain },
         { flow: 'image-rollout: refresh done at the first poll', transitions: quick },
         { flow: `image-rollout: refresh done after ${EXTRA_REFRESH_POLLS + 1} polls`, transitions: slow },

@@ -300,6 +300,22 @@ export const configSchema = z.strictObject({
     asNumber,
     z.number({ error: 'a percentage 0-100' }).int().min(0).max(100),
   ).default(90),
+  // The share of the group a rollout replaces first: a checkpoint of the instance refresh, reached
+  // once at least that share is new, so never less than one instance. Below 100: the refresh's last
+  // checkpoint is 100.
+  rolloutCanaryPercentage: fromString(
+    asNumber,
+    z.number({ error: 'a percentage of the group from 1 to 99, such as 10' }).int().min(1).max(99),
+  ).default(10),
+  // How long the canary, and then the whole new fleet, runs watched by the rollout alarms before the
+  // rollout goes on. Twice this fits in the rollout's 48 h with room for the replacements.
+  rolloutBakeTime: duration('a duration from 1m to 12h, such as 10m', 60, 43200).default(600),
+  // Failed boots in a row of one AMI after which the launch gate marks it bad and returns the group
+  // to the version it ran before; at most 10, each one a tag on the AMI (50 at most).
+  bootFailureLimit: fromString(
+    asNumber,
+    z.number({ error: 'a number of failed boots from 1 to 10, such as 3' }).int().min(1).max(10),
+  ).default(3),
   bootTimeout: duration('a duration from 2m to 2h, such as 15m', 120, 7200).default(900),
   drainTimeout: duration('a duration from 1m to 48h, such as 30m', 60, 172800).default(1800),
   versionCheckInterval: duration('a duration from 1m to 24h, such as 5m', 60, 86400).default(300),

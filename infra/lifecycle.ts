@@ -6,6 +6,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../functions/lib/metric-names';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
@@ -13,7 +14,15 @@ import { STACK_TAG } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { WorkerStateMachine } from './state-machine';
-import { ANY_RESOURCE, notificationScope, type Scope, type Scopes } from './statemachines/iam';
+import { BOOT_FAILURE_TAG } from './statemachines/boot-storm';
+import {
+  ANY_RESOURCE,
+  groupUpdateScope,
+  notificationScope,
+  type Scope,
+  type Scopes,
+} from './statemachines/iam';
+import { BAD_AMI_TAG, ROLLBACK_VERSION_TAG } from './statemachines/pieces';
 
 export interface LifecycleProps {
   config: WorkerConfig;
@@ -35,10 +44,12 @@ export class Lifecycle extends Construct {
   readonly spot: WorkerFunction;
   readonly deadline: WorkerFunction;
   readonly deadLetterQueue: sqs.Queue;
+  private readonly config: WorkerConfig;
 
   constructor(scope: Construct, id: string, props: LifecycleProps) {
     super(scope, id);
     const { config, fleet, notifications, logRetention } = props;
+    this.config = config;
     const stack = Stack.of(this);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
 
@@ -78,6 +89,9 @@ export class Lifecycle extends Construct {
         ...common,
         LaunchHookName: fleet.launchHookName,
         BootTimeoutSeconds: String(config.bootTimeout),
+        LaunchTemplateId: fleet.launchTemplate.ref,
+        StackName: config.stackName,
+        BootFailureLimit: String(config.bootFailureLimit),
       },
       scopes: {
         ...scopes,
@@ -85,6 +99,24 @@ export class Lifecycle extends Construct {
           'external-worker:kept',
           'external-worker:kept-since',
         ]),
+        // The storm guard: failed boots counted on the AMI, the bad mark, the record cleared.
+        recordBootsOnAmis: this.tagAmisScope([`${BOOT_FAILURE_TAG}*`]),
+        tagThisStacksAmis: this.tagAmisScope([BAD_AMI_TAG]),
+        clearBootRecordOnAmis: this.tagAmisScope([`${BOOT_FAILURE_TAG}*`, ROLLBACK_VERSION_TAG]),
+        returnThisGroup: groupUpdateScope({
+          groupArn,
+          templateArn: stack.formatArn({
+            service: 'ec2',
+            resource: 'launch-template',
+            resourceName: fleet.launchTemplate.ref,
+          }),
+          roleArn: fleet.role.roleArn,
+        }),
+        launchMetrics: {
+          grants: [
+            { resources: ['*'], conditions: { StringEquals: { 'cloudwatch:namespace': METRICS_NAMESPACE } } },
+          ],
+        },
       },
       // The action's own time plus room for the last poll and the decision; the hook outlives it.
       timeout: Duration.seconds(config.bootTimeout + 900),
@@ -201,6 +233,23 @@ export class Lifecycle extends Construct {
     };
   }
 
+  /** Only the given tag keys (patterns), only on this stack's AMIs. */
+  private tagAmisScope(keys: string[]): Scope {
+    const stack = Stack.of(this);
+    const { stackName } = this.config;
+    return {
+      grants: [
+        {
+          resources: [stack.formatArn({ service: 'ec2', account: '', resource: 'image', resourceName: '*' })],
+          conditions: {
+            StringEquals: { [`ec2:ResourceTag/${STACK_TAG}`]: stackName },
+            'ForAllValues:StringLike': { 'aws:TagKeys': keys },
+          },
+        },
+      ],
+    };
+  }
+
   /** Only the given tag keys, only on this stack's instances. */
   private tagInstancesScope(keys: string[]): Scope {
     const stack = Stack.of(this);
@@ -232,7 +281,13 @@ export class Lifecycle extends Construct {
       ],
       [
         'Resource::*',
-        'DescribeInstances, DescribeTags, GetCommandInvocation and DescribeInstanceInformation have no resource-level permissions.',
+        'DescribeInstances, DescribeTags, GetCommandInvocation, DescribeInstanceInformation and DescribeAutoScalingGroups have no resource-level permissions; PutMetricData only to the stack namespace (condition); RunInstances only through this launch template (condition).',
+      ],
+    ];
+    const launchFindings: Array<[string, string]> = [
+      [
+        `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
+        "The storm guard's tags only (condition), on AMIs tagged with this stack only (condition).",
       ],
     ];
     const stateMachineFindings: Array<[string, string]> = [
@@ -246,7 +301,10 @@ export class Lifecycle extends Construct {
       ],
     ];
     for (const role of [this.launch.role, this.drain.role, this.spot.role]) {
-      const own = role === this.spot.role ? findings : [...findings, ...stateMachineFindings];
+      const own =
+        role === this.spot.role
+          ? findings
+          : [...findings, ...stateMachineFindings, ...(role === this.launch.role ? launchFindings : [])];
       for (const [finding, reason] of own) {
         Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
       }

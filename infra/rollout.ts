@@ -1,7 +1,7 @@
 import { ArnFormat, Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -12,8 +12,10 @@ import type { WorkerFleet } from './fleet';
 import { runtimeParameters, STACK_TAG } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
+import { RolloutAlarms } from './rollout-alarms';
 import { WorkerStateMachine } from './state-machine';
-import { ANY_RESOURCE, notificationScope, type Scopes } from './statemachines/iam';
+import { ANY_RESOURCE, groupUpdateScope, notificationScope, type Scopes } from './statemachines/iam';
+import { BAD_AMI_TAG, ROLLBACK_VERSION_TAG } from './statemachines/pieces';
 
 export interface ImageRolloutProps {
   config: WorkerConfig;
@@ -34,7 +36,8 @@ const ROLLOUT_TAGS = [
   'external-worker:image',
   'external-worker:rollout',
   'external-worker:launch-template-version',
-  'external-worker:bad',
+  ROLLBACK_VERSION_TAG,
+  BAD_AMI_TAG,
 ];
 
 /** Tags the rollout writes on the snapshots of a new AMI: the stack's own tags. */
@@ -50,6 +53,8 @@ export class ImageRollout extends Construct {
   readonly imageRule: events.Rule;
   readonly deployRule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
+  /** The alarms every refresh watches, rolling back when one fires. */
+  readonly alarms: RolloutAlarms;
   /** Names of the rules that start rollouts (the destroy workflow disables them by name). */
   readonly ruleNames: string[];
 
@@ -58,6 +63,11 @@ export class ImageRollout extends Construct {
     const { config, fleet } = props;
     const stack = Stack.of(this);
     const currentAmi = runtimeParameters(config).currentAmi;
+    this.alarms = new RolloutAlarms(this, 'Alarms', {
+      config,
+      groupName: fleet.groupName,
+      topic: props.notifications.topic,
+    });
     const machine = new WorkerStateMachine(this, 'Machine', {
       name: 'image-rollout',
       // Poll every minute; a refresh of a large fleet with long drains takes hours.
@@ -77,6 +87,10 @@ export class ImageRollout extends Construct {
         MinHealthyPercentage: String(config.minHealthyPercentage),
         // Launch before terminating wherever the bounds allow it (Max - Min may not exceed 100).
         MaxHealthyPercentage: String(Math.min(config.minHealthyPercentage + 100, 200)),
+        RolloutCanaryPercentage: String(config.rolloutCanaryPercentage),
+        RolloutBakeSeconds: String(config.rolloutBakeTime),
+        LaunchesAbandonedAlarm: this.alarms.launchesAbandoned.alarmName,
+        FleetBelowDesiredAlarm: this.alarms.fleetBelowDesired.alarmName,
         RetentionFunctionArn: props.retention.functionArn,
         // The rollout acts only on images of this stack's pipeline, however it was started.
         ImageArnPrefix: this.imageArnPrefix(props.imageName),
@@ -176,30 +190,13 @@ export class ImageRollout extends Construct {
         ],
       },
       versionThisLaunchTemplate: { grants: [{ resources: [templateArn] }] },
-      refreshThisGroup: {
-        grants: [{ resources: [groupArn] }],
-        // Auto Scaling checks that whoever points the group at a template may launch from it.
-        implied: (grantee) => {
-          grantee.grantPrincipal.addToPrincipalPolicy(
-            new iam.PolicyStatement({
-              sid: 'LaunchFromThisTemplateOnly',
-              actions: ['ec2:RunInstances'],
-              resources: ['*'],
-              conditions: {
-                ArnLike: { 'ec2:LaunchTemplate': templateArn },
-                Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
-              },
-            }),
-          );
-          grantee.grantPrincipal.addToPrincipalPolicy(
-            new iam.PolicyStatement({
-              sid: 'PassWorkerRole',
-              actions: ['iam:PassRole'],
-              resources: [fleet.role.roleArn],
-              conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
-            }),
-          );
-        },
+      refreshThisGroup: groupUpdateScope({ groupArn, templateArn, roleArn: fleet.role.roleArn }),
+      readRolloutAlarms: {
+        grants: [
+          {
+            resources: [this.alarms.launchesAbandoned.alarmArn, this.alarms.fleetBelowDesired.alarmArn],
+          },
+        ],
       },
       recordCurrentAmi: {
         grants: [

@@ -25,6 +25,8 @@ export const METRIC = {
   fleetVersionBehind: 'FleetVersionBehind',
   /** Kept instances past their end (kept-until) still running: their expiry could not end them. */
   keptInstancesExpired: 'KeptInstancesExpired',
+  /** The launch gate abandoned a worker that failed its boot: a rollout alarm reads it. */
+  launchesAbandoned: 'LaunchesAbandoned',
 } as const;
 export type AlarmedMetric = (typeof METRIC)[keyof typeof METRIC];
 

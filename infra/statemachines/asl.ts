@@ -38,6 +38,7 @@ export type TaskState = State & { [IAM_SCOPE]?: string };
 export const IAM_PREFIX = {
   autoscaling: 'autoscaling',
   cloudformation: 'cloudformation',
+  cloudwatch: 'cloudwatch',
   ec2: 'ec2',
   eventbridge: 'events',
   imagebuilder: 'imagebuilder',

@@ -66,3 +66,35 @@ export function notificationScope(notifications: { topic: { topicArn: string }; 
     implied: (grantee) => notifications.key.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey*'),
   };
 }
+
+/**
+ * Pointing the group at a launch template version: Auto Scaling checks that the caller may itself
+ * launch from that template (only it) and pass the workers' role.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html
+ */
+export function groupUpdateScope(group: { groupArn: string; templateArn: string; roleArn: string }): Scope {
+  return {
+    grants: [{ resources: [group.groupArn] }],
+    implied: (grantee) => {
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'LaunchFromThisTemplateOnly',
+          actions: ['ec2:RunInstances'],
+          resources: ['*'],
+          conditions: {
+            ArnLike: { 'ec2:LaunchTemplate': group.templateArn },
+            Bool: { 'ec2:IsLaunchTemplateResource': 'true' },
+          },
+        }),
+      );
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'PassWorkerRole',
+          actions: ['iam:PassRole'],
+          resources: [group.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        }),
+      );
+    },
+  };
+}

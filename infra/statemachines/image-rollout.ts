@@ -1,6 +1,137 @@
-import { type Definition, lambdaTask, sdkTask } from './asl';
-import { notify } from './pieces';
+import { type Definition, type Json, lambdaTask, type States, sdkTask } from './asl';
+import { BAD_AMI_TAG, markAmiBad, notify, pointGroupAt, ROLLBACK_VERSION_TAG } from './pieces';
 import { catchAll, catchFunction, retry, retryFunction } from './retry';
+
+/** A notification of the rollout; one that cannot be sent ends the execution as NotificationFailed. */
+const tell = (subject: string, message: string, next: string) =>
+  notify({
+    subject: { Subject: `\${StackName}: ${subject}` },
+    message: { 'Message.$': message },
+    catch: catchAll('NotificationFailed', '$.notifyError'),
+    next,
+  });
+
+/** The alarms a refresh watches: any in ALARM fails it, and AutoRollback puts the group back. */
+const ROLLOUT_ALARMS = ['${LaunchesAbandonedAlarm}', '${FleetBelowDesiredAlarm}'];
+
+/** Our alarms now in ALARM, under `resultPath` (`alarms`: CloudWatch's MetricAlarms). */
+const alarmsInAlarm = (resultPath: string, next: string, onError: string) =>
+  sdkTask('cloudwatch', 'describeAlarms', {
+    Parameters: { AlarmNames: ROLLOUT_ALARMS, StateValue: 'ALARM' },
+    ResultSelector: { 'alarms.$': '$.MetricAlarms' },
+    ResultPath: resultPath,
+    Retry: retry('cloudwatch'),
+    Catch: catchAll(onError, `${resultPath}Error`),
+    Next: next,
+    scope: 'readRolloutAlarms',
+  });
+
+/** Image Builder lists one AMI per distribution region: the one of this region, among the first four. */
+const REGIONS_LISTED = [0, 1, 2, 3];
+
+/**
+ * The refresh's preferences: a canary share first (a checkpoint, then CheckpointDelay as its
+ * bake), the rest, a bake at the end (BakeTime), the alarms watched throughout, AutoRollback.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-adding-checkpoints-instance-refresh.html
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html
+ */
+function plan(healthy: Record<string, Json>, canary: Json, checkpoints: boolean) {
+  const bake = "States.StringToJson('${RolloutBakeSeconds}')";
+  return {
+    preferences: {
+      ...healthy,
+      InstanceWarmup: 120,
+      SkipMatching: true,
+      AutoRollback: true,
+      ...(checkpoints
+        ? {
+            'CheckpointPercentages.$': "States.Array(States.StringToJson('${RolloutCanaryPercentage}'), 100)",
+            'CheckpointDelay.$': bake,
+          }
+        : {}),
+      'BakeTime.$': bake,
+      AlarmSpecification: { Alarms: ROLLOUT_ALARMS },
+    },
+    ...(typeof canary === 'string' ? { 'canary.$': canary } : { canary }),
+  } as Json;
+}
+
+/** StartInstanceRefresh to `$.target.version`, `desired` the group's configuration at that version. */
+function startRefresh(desired: Json) {
+  return sdkTask('autoscaling', 'startInstanceRefresh', {
+    Parameters: {
+      AutoScalingGroupName: '${GroupName}',
+      Strategy: 'Rolling',
+      DesiredConfiguration: desired,
+      'Preferences.$': '$.plan.preferences',
+    },
+    ResultSelector: { 'id.$': '$.InstanceRefreshId' },
+    ResultPath: '$.refresh',
+    Retry: retry('autoscaling'),
+    Catch: [
+      {
+        ErrorEquals: ['AutoScaling.InstanceRefreshInProgressException'],
+        ResultPath: '$.error',
+        Next: 'WaitForOtherRefresh',
+      },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyError' },
+    ],
+    Next: 'WaitRefresh',
+    scope: 'refreshThisGroup',
+  });
+}
+
+const targetSpecification = { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': '$.target.version' };
+
+/** Why a refresh failed, in words, under `$.failedCheck.summary`: an alarm, the canary, or the refresh. */
+function failedCheck(next: string): States {
+  const summary = (format: string) => ({
+    Type: 'Pass',
+    Parameters: { 'summary.$': format },
+    ResultPath: '$.failedCheck',
+    Next: next,
+  });
+  const completedBelowCanary = (path: string) => ({
+    And: [
+      { Variable: path, IsPresent: true },
+      { Variable: path, NumericLessThanPath: '$.plan.canary' },
+    ],
+    Next: 'CanaryFailed',
+  });
+  return {
+    ReadFailedAlarms: alarmsInAlarm('$.failedAlarms', 'AlarmFired?', 'CanaryPassed?'),
+    'AlarmFired?': {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.failedAlarms.alarms[0]', IsPresent: true, Next: 'AlarmFired' }],
+      Default: 'CanaryPassed?',
+    },
+    AlarmFired: summary(
+      "States.Format('the alarm {} went into ALARM: {}', $.failedAlarms.alarms[0].AlarmName, $.failedAlarms.alarms[0].StateReason)",
+    ),
+    'CanaryPassed?': {
+      Type: 'Choice',
+      Comment: 'Less of the group replaced than the canary share: the canary itself failed.',
+      Choices: [
+        completedBelowCanary('$.refreshState.detail.RollbackDetails.PercentageCompleteOnRollback'),
+        completedBelowCanary('$.refreshState.detail.PercentageComplete'),
+      ],
+      Default: 'RefreshReason?',
+    },
+    CanaryFailed: summary(
+      "States.Format('the canary ({} % of the group, at least one instance) did not pass the launch gate and its bake', $.plan.canary)",
+    ),
+    'RefreshReason?': {
+      Type: 'Choice',
+      Choices: [{ Variable: '$.refreshState.detail.StatusReason', IsPresent: true, Next: 'RefreshFailed' }],
+      Default: 'RefreshGaveNoReason',
+    },
+    RefreshFailed: summary(
+      "States.Format('the instance refresh itself ({}): {}', $.refreshState.status, $.refreshState.detail.StatusReason)",
+    ),
+    RefreshGaveNoReason: summary("States.Format('the instance refresh itself ({})', $.refreshState.status)"),
+  };
+}
 
 /**
  * The image is one of this stack's pipeline: the rule matches only those, but an execution
@@ -55,15 +186,11 @@ export function imageRollout(): Definition {
         ResultPath: '$.outcome',
         End: true,
       },
-      NotifyImageFailed: notify({
-        subject: { Subject: '${StackName}: image build failed' },
-        message: {
-          'Message.$':
-            "States.Format('The image build {} failed: {}. The fleet stays on its current AMI.', $.resources[0], States.JsonToString($.detail.state))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'ImageBuildFailed',
-      }),
+      NotifyImageFailed: tell(
+        'image build failed',
+        "States.Format('The image build {} failed: {}. The fleet stays on its current AMI.', $.resources[0], States.JsonToString($.detail.state))",
+        'ImageBuildFailed',
+      ),
       ImageBuildFailed: {
         Type: 'Fail',
         Error: 'ImageBuildFailed',
@@ -89,15 +216,11 @@ export function imageRollout(): Definition {
         Choices: [{ Variable: '$.pinned', StringEquals: 'none', Next: 'GetImage' }],
         Default: 'NotifyPinned',
       },
-      NotifyPinned: notify({
-        subject: { Subject: '${StackName}: new AMI not rolled out (pinned)' },
-        message: {
-          'Message.$':
-            "States.Format('The image {} is available, but workerAmiId pins the fleet to {}: pinned, not rolled out.', $.imageArn, $.pinned)",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'PinnedNotRolledOut',
-      }),
+      NotifyPinned: tell(
+        'new AMI not rolled out (pinned)',
+        "States.Format('The image {} is available, but workerAmiId pins the fleet to {}: pinned, not rolled out.', $.imageArn, $.pinned)",
+        'PinnedNotRolledOut',
+      ),
       PinnedNotRolledOut: { Type: 'Pass', Result: 'skipped', ResultPath: '$.outcome', End: true },
       GetImage: sdkTask('imagebuilder', 'getImage', {
         Parameters: { 'ImageBuildVersionArn.$': '$.imageArn' },
@@ -110,51 +233,31 @@ export function imageRollout(): Definition {
       }),
       'RegionalAmi?': {
         Type: 'Choice',
-        Choices: [
-          {
-            And: [
-              { Variable: '$.image.amis[0].Region', IsPresent: true },
-              { Variable: '$.image.amis[0].Region', StringEquals: '${Region}' },
-            ],
-            Next: 'UseAmi0',
-          },
-          {
-            And: [
-              { Variable: '$.image.amis[1].Region', IsPresent: true },
-              { Variable: '$.image.amis[1].Region', StringEquals: '${Region}' },
-            ],
-            Next: 'UseAmi1',
-          },
-          {
-            And: [
-              { Variable: '$.image.amis[2].Region', IsPresent: true },
-              { Variable: '$.image.amis[2].Region', StringEquals: '${Region}' },
-            ],
-            Next: 'UseAmi2',
-          },
-          {
-            And: [
-              { Variable: '$.image.amis[3].Region', IsPresent: true },
-              { Variable: '$.image.amis[3].Region', StringEquals: '${Region}' },
-            ],
-            Next: 'UseAmi3',
-          },
-        ],
+        Choices: REGIONS_LISTED.map((index) => ({
+          And: [
+            { Variable: `$.image.amis[${index}].Region`, IsPresent: true },
+            { Variable: `$.image.amis[${index}].Region`, StringEquals: '${Region}' },
+          ],
+          Next: `UseAmi${index}`,
+        })),
         Default: 'NotifyNoAmi',
       },
-      UseAmi0: { Type: 'Pass', InputPath: '$.image.amis[0].Image', ResultPath: '$.ami', Next: 'DescribeAmi' },
-      UseAmi1: { Type: 'Pass', InputPath: '$.image.amis[1].Image', ResultPath: '$.ami', Next: 'DescribeAmi' },
-      UseAmi2: { Type: 'Pass', InputPath: '$.image.amis[2].Image', ResultPath: '$.ami', Next: 'DescribeAmi' },
-      UseAmi3: { Type: 'Pass', InputPath: '$.image.amis[3].Image', ResultPath: '$.ami', Next: 'DescribeAmi' },
-      NotifyNoAmi: notify({
-        subject: { Subject: '${StackName}: image has no AMI here' },
-        message: {
-          'Message.$':
-            "States.Format('The image {} has no AMI in ${Region}; nothing rolled out.', $.imageArn)",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'NoAmi',
-      }),
+      ...Object.fromEntries(
+        REGIONS_LISTED.map((index) => [
+          `UseAmi${index}`,
+          {
+            Type: 'Pass',
+            InputPath: `$.image.amis[${index}].Image`,
+            ResultPath: '$.ami',
+            Next: 'DescribeAmi',
+          },
+        ]),
+      ),
+      NotifyNoAmi: tell(
+        'image has no AMI here',
+        "States.Format('The image {} has no AMI in ${Region}; nothing rolled out.', $.imageArn)",
+        'NoAmi',
+      ),
       NoAmi: { Type: 'Fail', Error: 'NoAmiInRegion', Cause: 'The image distributed no AMI to this region.' },
       DescribeAmi: sdkTask('ec2', 'describeImages', {
         Parameters: { 'ImageIds.$': 'States.Array($.ami)' },
@@ -173,7 +276,7 @@ export function imageRollout(): Definition {
         Parameters: {
           Filters: [
             { Name: 'resource-id', 'Values.$': 'States.Array($.ami)' },
-            { Name: 'key', Values: ['external-worker:bad'] },
+            { Name: 'key', Values: [BAD_AMI_TAG] },
             { Name: 'value', Values: ['true'] },
           ],
         },
@@ -189,15 +292,11 @@ export function imageRollout(): Definition {
         Choices: [{ Variable: '$.badMark.tags[0]', IsPresent: true, Next: 'NotifyBadAmi' }],
         Default: 'ReadVersionMark',
       },
-      NotifyBadAmi: notify({
-        subject: { Subject: '${StackName}: AMI refused (marked bad)' },
-        message: {
-          'Message.$':
-            "States.Format('The AMI {} of image {} is tagged external-worker:bad=true by an earlier failed rollout: refused. Remove the tag to allow it again.', $.ami, $.imageArn)",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'AmiMarkedBad',
-      }),
+      NotifyBadAmi: tell(
+        'AMI refused (marked bad)',
+        "States.Format('The AMI {} of image {} is tagged external-worker:bad=true by an earlier failed rollout: refused. Remove the tag to allow it again.', $.ami, $.imageArn)",
+        'AmiMarkedBad',
+      ),
       AmiMarkedBad: {
         Type: 'Fail',
         Error: 'AmiMarkedBad',
@@ -307,15 +406,11 @@ export function imageRollout(): Definition {
         ],
         Default: 'TargetKnown?',
       },
-      NotifyOlder: notify({
-        subject: { Subject: '${StackName}: older AMI not rolled out' },
-        message: {
-          'Message.$':
-            "States.Format('The AMI {} of image {} is older than the AMI {} the fleet runs: not rolled out.', $.ami, $.imageArn, $.currentImage.imageId)",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'OlderThanFleet',
-      }),
+      NotifyOlder: tell(
+        'older AMI not rolled out',
+        "States.Format('The AMI {} of image {} is older than the AMI {} the fleet runs: not rolled out.', $.ami, $.imageArn, $.currentImage.imageId)",
+        'OlderThanFleet',
+      ),
       OlderThanFleet: { Type: 'Pass', Result: 'skipped', ResultPath: '$.outcome', End: true },
       'TargetKnown?': {
         Type: 'Choice',
@@ -393,7 +488,11 @@ export function imageRollout(): Definition {
       MarkVersion: sdkTask('ec2', 'createTags', {
         Parameters: {
           'Resources.$': 'States.Array($.ami)',
-          Tags: [{ Key: 'external-worker:launch-template-version', 'Value.$': '$.target.version' }],
+          Tags: [
+            { Key: 'external-worker:launch-template-version', 'Value.$': '$.target.version' },
+            // Where the launch gate's storm guard returns the group if this AMI never boots.
+            { Key: ROLLBACK_VERSION_TAG, 'Value.$': '$.current.version' },
+          ],
         },
         ResultPath: null,
         Retry: retry('ec2'),
@@ -406,40 +505,12 @@ export function imageRollout(): Definition {
         Choices: [{ Variable: '$.current.desired', NumericEquals: 0, Next: 'MoveEmptyGroup?' }],
         Default: 'CheckRefreshes',
       },
-      'MoveEmptyGroup?': {
-        Type: 'Choice',
-        Choices: [{ Variable: '$.current.mixed', BooleanEquals: true, Next: 'MoveEmptyGroupMixed' }],
-        Default: 'MoveEmptyGroupPlain',
-      },
-      MoveEmptyGroupPlain: sdkTask('autoscaling', 'updateAutoScalingGroup', {
-        Parameters: {
-          AutoScalingGroupName: '${GroupName}',
-          LaunchTemplate: { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': '$.target.version' },
-        },
-        ResultPath: null,
-        Retry: retry('autoscaling'),
-        Catch: catchAll('NotifyError'),
-        Next: 'SetDefaultVersion',
-        scope: 'refreshThisGroup',
-      }),
-      MoveEmptyGroupMixed: sdkTask('autoscaling', 'updateAutoScalingGroup', {
-        Parameters: {
-          AutoScalingGroupName: '${GroupName}',
-          MixedInstancesPolicy: {
-            LaunchTemplate: {
-              LaunchTemplateSpecification: {
-                LaunchTemplateId: '${LaunchTemplateId}',
-                'Version.$': '$.target.version',
-              },
-              'Overrides.$': '$.asg.group.MixedInstancesPolicy.LaunchTemplate.Overrides',
-            },
-            'InstancesDistribution.$': '$.asg.group.MixedInstancesPolicy.InstancesDistribution',
-          },
-        },
-        ResultPath: null,
-        Retry: retry('autoscaling'),
-        Catch: catchAll('NotifyError'),
-        Next: 'SetDefaultVersion',
+      ...pointGroupAt({
+        name: 'MoveEmptyGroup',
+        version: '$.target.version',
+        group: '$.asg.group',
+        next: 'SetDefaultVersion',
+        catch: catchAll('NotifyError'),
         scope: 'refreshThisGroup',
       }),
       CompareInstances: {
@@ -576,91 +647,48 @@ export function imageRollout(): Definition {
       },
       PreferencesSingle: {
         Type: 'Pass',
-        Comment: 'A group of one launches the new instance before terminating the old one.',
-        Result: { min: 100, max: 200 },
-        ResultPath: '$.preferences',
-        Next: 'Start?',
+        Comment:
+          'A group of one launches the new instance before terminating the old one; that instance is the canary, baked by BakeTime.',
+        Parameters: plan({ MinHealthyPercentage: 100, MaxHealthyPercentage: 200 }, 100, false),
+        ResultPath: '$.plan',
+        Next: 'ReadAlarmsBeforeStart',
       },
       PreferencesConfigured: {
         Type: 'Pass',
-        Parameters: {
-          'min.$': "States.StringToJson('${MinHealthyPercentage}')",
-          'max.$': "States.StringToJson('${MaxHealthyPercentage}')",
-        },
-        ResultPath: '$.preferences',
-        Next: 'Start?',
+        Parameters: plan(
+          {
+            'MinHealthyPercentage.$': "States.StringToJson('${MinHealthyPercentage}')",
+            'MaxHealthyPercentage.$': "States.StringToJson('${MaxHealthyPercentage}')",
+          },
+          "States.StringToJson('${RolloutCanaryPercentage}')",
+          true,
+        ),
+        ResultPath: '$.plan',
+        Next: 'ReadAlarmsBeforeStart',
       },
+      ReadAlarmsBeforeStart: alarmsInAlarm('$.alarmsBefore', 'FleetDegraded?', 'NotifyError'),
+      'FleetDegraded?': {
+        Type: 'Choice',
+        Comment:
+          'A refresh started while one of its alarms is in ALARM would fail at once and mark a good AMI bad: wait for the fleet first.',
+        Choices: [{ Variable: '$.alarmsBefore.alarms[0]', IsPresent: true, Next: 'WaitForQuietAlarms' }],
+        Default: 'Start?',
+      },
+      WaitForQuietAlarms: { Type: 'Wait', Seconds: 120, Next: 'DescribeGroup' },
       'Start?': {
         Type: 'Choice',
         Choices: [{ Variable: '$.current.mixed', BooleanEquals: true, Next: 'StartRefreshMixed' }],
         Default: 'StartRefreshPlain',
       },
-      StartRefreshPlain: sdkTask('autoscaling', 'startInstanceRefresh', {
-        Parameters: {
-          AutoScalingGroupName: '${GroupName}',
-          Strategy: 'Rolling',
-          DesiredConfiguration: {
-            LaunchTemplate: { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': '$.target.version' },
+      StartRefreshPlain: startRefresh({ LaunchTemplate: targetSpecification }),
+      StartRefreshMixed: startRefresh({
+        MixedInstancesPolicy: {
+          LaunchTemplate: {
+            LaunchTemplateSpecification: targetSpecification,
+            'Overrides.$': '$.asg.group.MixedInstancesPolicy.LaunchTemplate.Overrides',
           },
-          Preferences: {
-            'MinHealthyPercentage.$': '$.preferences.min',
-            'MaxHealthyPercentage.$': '$.preferences.max',
-            InstanceWarmup: 120,
-            SkipMatching: true,
-            AutoRollback: true,
-          },
+          'InstancesDistribution.$': '$.asg.group.MixedInstancesPolicy.InstancesDistribution',
         },
-        ResultSelector: { 'id.$': '$.InstanceRefreshId' },
-        ResultPath: '$.refresh',
-        Retry: retry('autoscaling'),
-        Catch: [
-          {
-            ErrorEquals: ['AutoScaling.InstanceRefreshInProgressException'],
-            ResultPath: '$.error',
-            Next: 'WaitForOtherRefresh',
-          },
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyError' },
-        ],
-        Next: 'WaitRefresh',
-        scope: 'refreshThisGroup',
-      }),
-      StartRefreshMixed: sdkTask('autoscaling', 'startInstanceRefresh', {
-        Parameters: {
-          AutoScalingGroupName: '${GroupName}',
-          Strategy: 'Rolling',
-          DesiredConfiguration: {
-            MixedInstancesPolicy: {
-              LaunchTemplate: {
-                LaunchTemplateSpecification: {
-                  LaunchTemplateId: '${LaunchTemplateId}',
-                  'Version.$': '$.target.version',
-                },
-                'Overrides.$': '$.asg.group.MixedInstancesPolicy.LaunchTemplate.Overrides',
-              },
-              'InstancesDistribution.$': '$.asg.group.MixedInstancesPolicy.InstancesDistribution',
-            },
-          },
-          Preferences: {
-            'MinHealthyPercentage.$': '$.preferences.min',
-            'MaxHealthyPercentage.$': '$.preferences.max',
-            InstanceWarmup: 120,
-            SkipMatching: true,
-            AutoRollback: true,
-          },
-        },
-        ResultSelector: { 'id.$': '$.InstanceRefreshId' },
-        ResultPath: '$.refresh',
-        Retry: retry('autoscaling'),
-        Catch: [
-          {
-            ErrorEquals: ['AutoScaling.InstanceRefreshInProgressException'],
-            ResultPath: '$.error',
-            Next: 'WaitForOtherRefresh',
-          },
-          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyError' },
-        ],
-        Next: 'WaitRefresh',
-        scope: 'refreshThisGroup',
       }),
       WaitRefresh: { Type: 'Wait', Seconds: 60, Next: 'DescribeRefresh' },
       DescribeRefresh: sdkTask('autoscaling', 'describeInstanceRefreshes', {
@@ -686,9 +714,10 @@ export function imageRollout(): Definition {
               { Variable: '$.refreshState.status', StringEquals: 'RollbackSuccessful' },
               { Variable: '$.refreshState.status', StringEquals: 'RollbackFailed' },
             ],
-            Next: 'FailedByMode',
+            Next: 'ReadFailedAlarms',
           },
         ],
+        Comment: 'Pending, InProgress (a checkpoint delay included), Baking, RollbackInProgress: not yet.',
         Default: 'WaitRefresh',
       },
       SucceededByMode: {
@@ -727,88 +756,59 @@ export function imageRollout(): Definition {
         Next: 'NotifyRolledOut',
         scope: 'retentionFunction',
       }),
-      NotifyRolledOut: notify({
-        subject: { Subject: '${StackName}: new AMI rolled out' },
-        message: {
-          'Message.$':
-            "States.Format('The fleet ${GroupName} now runs {} (image {}, launch template version {}). Old AMIs cleaned up: {}', $.ami, $.imageArn, $.target.version, States.JsonToString($.retention.deleted))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'RolledOut',
-      }),
-      NotifyRolledOutRetentionFailed: notify({
-        subject: { Subject: '${StackName}: new AMI rolled out, retention failed' },
-        message: {
-          'Message.$':
-            "States.Format('The fleet ${GroupName} now runs {} (image {}, launch template version {}). The AMI retention failed and runs again daily: {}', $.ami, $.imageArn, $.target.version, States.JsonToString($.retentionError))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'RolledOut',
-      }),
+      NotifyRolledOut: tell(
+        'new AMI rolled out',
+        "States.Format('The fleet ${GroupName} now runs {} (image {}, launch template version {}). Old AMIs cleaned up: {}', $.ami, $.imageArn, $.target.version, States.JsonToString($.retention.deleted))",
+        'RolledOut',
+      ),
+      NotifyRolledOutRetentionFailed: tell(
+        'new AMI rolled out, retention failed',
+        "States.Format('The fleet ${GroupName} now runs {} (image {}, launch template version {}). The AMI retention failed and runs again daily: {}', $.ami, $.imageArn, $.target.version, States.JsonToString($.retentionError))",
+        'RolledOut',
+      ),
       RolledOut: { Type: 'Pass', Result: 'succeeded', ResultPath: '$.outcome', End: true },
+      ...failedCheck('FailedByMode'),
       FailedByMode: {
         Type: 'Choice',
         Choices: [{ Variable: '$.mode', StringEquals: 'config', Next: 'NotifyConfigFailed' }],
         Default: 'MarkAmiBad',
       },
-      MarkAmiBad: sdkTask('ec2', 'createTags', {
-        Parameters: {
-          'Resources.$': 'States.Array($.ami)',
-          Tags: [{ Key: 'external-worker:bad', Value: 'true' }],
-        },
-        ResultPath: null,
-        Retry: retry('ec2'),
-        Catch: catchAll('NotifyRolloutFailed', '$.markError'),
-        Next: 'NotifyRolloutFailed',
-        scope: 'tagThisStacksAmis',
+      MarkAmiBad: markAmiBad({
+        ami: '$.ami',
+        next: 'NotifyRolloutFailed',
+        catch: catchAll('NotifyRolloutFailed', '$.markError'),
       }),
-      NotifyRolloutFailed: notify({
-        subject: { Subject: '${StackName}: rollout failed, fleet rolled back' },
-        message: {
-          'Message.$':
-            "States.Format('The rollout of {} (image {}) ended {}; the AMI is marked external-worker:bad=true and is never rolled out again automatically. Instance refresh: {}', $.ami, $.imageArn, $.refreshState.status, States.JsonToString($.refreshState.detail))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'RolloutFailed',
-      }),
+      NotifyRolloutFailed: tell(
+        'rollout failed, fleet rolled back',
+        "States.Format('The rollout of {} (image {}) ended {}. Failed check: {}. The AMI is marked external-worker:bad=true and is never rolled out again automatically. Instance refresh: {}', $.ami, $.imageArn, $.refreshState.status, $.failedCheck.summary, States.JsonToString($.refreshState.detail))",
+        'RolloutFailed',
+      ),
       RolloutFailed: {
         Type: 'Fail',
         Error: 'RolloutFailed',
         Cause: 'The instance refresh did not succeed; the notification carries its reason.',
       },
-      NotifyConfigApplied: notify({
-        subject: { Subject: '${StackName}: configuration rolled out' },
-        message: {
-          'Message.$':
-            "States.Format('Every instance of ${GroupName} now runs launch template version {}.', $.target.version)",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'ConfigApplied',
-      }),
+      NotifyConfigApplied: tell(
+        'configuration rolled out',
+        "States.Format('Every instance of ${GroupName} now runs launch template version {}.', $.target.version)",
+        'ConfigApplied',
+      ),
       ConfigApplied: { Type: 'Pass', Result: 'succeeded', ResultPath: '$.outcome', End: true },
-      NotifyConfigFailed: notify({
-        subject: { Subject: '${StackName}: configuration rollout failed' },
-        message: {
-          'Message.$':
-            "States.Format('The refresh of ${GroupName} to launch template version {} ended {}: {}', $.target.version, $.refreshState.status, States.JsonToString($.refreshState.detail))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'ConfigRolloutFailed',
-      }),
+      NotifyConfigFailed: tell(
+        'configuration rollout failed',
+        "States.Format('The refresh of ${GroupName} to launch template version {} ended {}. Failed check: {}. Instance refresh: {}', $.target.version, $.refreshState.status, $.failedCheck.summary, States.JsonToString($.refreshState.detail))",
+        'ConfigRolloutFailed',
+      ),
       ConfigRolloutFailed: {
         Type: 'Fail',
         Error: 'ConfigRolloutFailed',
         Cause: 'The instance refresh did not succeed; the notification carries its reason.',
       },
-      NotifyError: notify({
-        subject: { Subject: '${StackName}: rollout stopped on an error' },
-        message: {
-          'Message.$':
-            "States.Format('The rollout {} stopped on an error, the fleet is left as it was: {}', $$.Execution.Name, States.JsonToString($.error))",
-        },
-        catch: catchAll('NotificationFailed', '$.notifyError'),
-        next: 'RolloutError',
-      }),
+      NotifyError: tell(
+        'rollout stopped on an error',
+        "States.Format('The rollout {} stopped on an error, the fleet is left as it was: {}', $$.Execution.Name, States.JsonToString($.error))",
+        'RolloutError',
+      ),
       RolloutError: {
         Type: 'Fail',
         Error: 'RolloutError',

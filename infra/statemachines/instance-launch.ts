@@ -1,4 +1,6 @@
+import { METRIC, METRICS_NAMESPACE, METRICS_SERVICE } from '../../functions/lib/metric-names';
 import { type Definition, sdkTask } from './asl';
+import { clearBootRecord, stormGuard } from './boot-storm';
 import {
   commandAnswer,
   completeLifecycleAction,
@@ -56,6 +58,8 @@ export function instanceLaunch(): Definition {
             },
           },
           verdict: { reason: '' },
+          failures: { count: 'not counted' },
+          guard: { 'limit.$': "States.StringToJson('${BootFailureLimit}')" },
         },
         'ComputeDeadline',
       ),
@@ -120,14 +124,15 @@ export function instanceLaunch(): Definition {
         Type: 'Pass',
         Result: { reason: 'the boot failed' },
         ResultPath: '$.verdict',
-        Next: 'KeeprunningFile?',
+        Next: 'ReadImage',
       },
       TooLate: {
         Type: 'Pass',
         Result: { reason: 'the boot did not finish before the deadline' },
         ResultPath: '$.verdict',
-        Next: 'KeeprunningFile?',
+        Next: 'ReadImage',
       },
+      ...stormGuard('KeeprunningFile?'),
       'KeeprunningFile?': {
         Type: 'Choice',
         Comment: 'The file /var/tmp/keeprunning, as the last answer of the instance reported it.',
@@ -176,11 +181,34 @@ export function instanceLaunch(): Definition {
       Completed: {
         Type: 'Choice',
         Choices: [
-          { Variable: '$.decision.outcome', StringEquals: 'healthy', Next: 'Done' },
+          { Variable: '$.decision.outcome', StringEquals: 'healthy', Next: 'ReadHealthyImage' },
           { Variable: '$.decision.outcome', StringEquals: 'kept', Next: 'TagKept' },
+          { Variable: '$.decision.outcome', StringEquals: 'abandoned', Next: 'CountAbandoned' },
         ],
         Default: 'Notify',
       },
+      CountAbandoned: sdkTask('cloudwatch', 'putMetricData', {
+        Comment: 'What the rollout alarm on abandoned launches counts: a refresh rolls back on it.',
+        Parameters: {
+          Namespace: METRICS_NAMESPACE,
+          MetricData: [
+            {
+              MetricName: METRIC.launchesAbandoned,
+              Dimensions: [
+                { Name: 'service', Value: METRICS_SERVICE },
+                { Name: 'Stack', Value: '${StackName}' },
+              ],
+              Value: 1,
+              Unit: 'Count',
+            },
+          ],
+        },
+        ResultPath: null,
+        Retry: retry('cloudwatch'),
+        Catch: catchAll('Notify', '$.metricError'),
+        Next: 'Notify',
+        scope: 'launchMetrics',
+      }),
       TagKept: sdkTask('ec2', 'createTags', {
         Comment: 'Says why and since when, so that a kept instance is found and ended later.',
         Parameters: {
@@ -227,11 +255,12 @@ export function instanceLaunch(): Definition {
         },
         message: {
           'Message.$':
-            "States.Format('Worker instance {} of group {} did not pass the launch gate: {}. Outcome: {}. Boot status: {} (step: {}). Message: {}. {}', $.instanceId, $.groupName, $.verdict.reason, $.decision.summary, $.boot.value.status, $.boot.value.step, $.boot.value.message, $.decision.hint)",
+            "States.Format('Worker instance {} of group {} did not pass the launch gate: {}. Outcome: {}. Boot status: {} (step: {}). Message: {}. {} Failed boots of its AMI in a row: {}.', $.instanceId, $.groupName, $.verdict.reason, $.decision.summary, $.boot.value.status, $.boot.value.step, $.boot.value.message, $.decision.hint, $.failures.count)",
         },
         catch: catchAll('NotifyFailed'),
         next: 'Done',
       }),
+      ...clearBootRecord('Done'),
       Done: {
         Type: 'Pass',
         Parameters: {

@@ -305,3 +305,77 @@ export function commandAnswer(next: string) {
     scope: 'anyResource',
   });
 }
+
+/**
+ * The launch template version the group ran before a rollout moved it to this AMI. The launch gate
+ * removes it at the AMI's first healthy boot: from then on the AMI is proven, the last good one.
+ */
+export const ROLLBACK_VERSION_TAG = 'external-worker:rollback-version';
+
+/** The tag that refuses an AMI: the rollout and the deploy-time resolver never use it again. */
+export const BAD_AMI_TAG = 'external-worker:bad';
+
+/** Tags the AMI at `ami` bad (idempotent: the same tag again changes nothing). */
+export function markAmiBad(props: {
+  ami: string;
+  next: string;
+  catch: Catcher[];
+  comment?: string;
+}): TaskState {
+  return sdkTask('ec2', 'createTags', {
+    Comment: props.comment,
+    Parameters: {
+      'Resources.$': `States.Array(${props.ami})`,
+      Tags: [{ Key: BAD_AMI_TAG, Value: 'true' }],
+    },
+    ResultPath: null,
+    Retry: retry('ec2'),
+    Catch: props.catch,
+    Next: props.next,
+    scope: 'tagThisStacksAmis',
+  });
+}
+
+/**
+ * Points the group at the explicit launch template version at `version`, keeping a mixed
+ * instances policy's overrides and distribution (`group` is a DescribeAutoScalingGroups group).
+ * States `<name>?`, `<name>Plain`, `<name>Mixed`.
+ */
+export function pointGroupAt(props: {
+  name: string;
+  version: string;
+  group: string;
+  next: string;
+  catch: Catcher[];
+  scope: string;
+}): States {
+  const update = (configuration: Json) =>
+    sdkTask('autoscaling', 'updateAutoScalingGroup', {
+      Parameters: { AutoScalingGroupName: '${GroupName}', ...(configuration as Record<string, Json>) },
+      ResultPath: null,
+      Retry: retry('autoscaling'),
+      Catch: props.catch,
+      Next: props.next,
+      scope: props.scope,
+    });
+  const specification = { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': props.version };
+  return {
+    [`${props.name}?`]: {
+      Type: 'Choice',
+      Choices: [
+        { Variable: `${props.group}.MixedInstancesPolicy`, IsPresent: true, Next: `${props.name}Mixed` },
+      ],
+      Default: `${props.name}Plain`,
+    },
+    [`${props.name}Plain`]: update({ LaunchTemplate: specification }),
+    [`${props.name}Mixed`]: update({
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: specification,
+          'Overrides.$': `${props.group}.MixedInstancesPolicy.LaunchTemplate.Overrides`,
+        },
+        'InstancesDistribution.$': `${props.group}.MixedInstancesPolicy.InstancesDistribution`,
+      },
+    }),
+  };
+}

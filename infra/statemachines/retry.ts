@@ -10,6 +10,7 @@ import type { Catcher, Retrier } from './asl';
 export type Service =
   | 'autoscaling'
   | 'cloudformation'
+  | 'cloudwatch'
   | 'ec2'
   | 'eventbridge'
   | 'imagebuilder'
@@ -27,6 +28,8 @@ export type Service =
 const THROTTLING: Record<Service, string[]> = {
   autoscaling: ['AutoScaling.AutoScalingException'],
   cloudformation: ['CloudFormation.CloudFormationException'],
+  // Throttling is unmodeled (the base exception); InternalServiceFault is modeled.
+  cloudwatch: ['CloudWatch.InternalServiceException', 'CloudWatch.CloudWatchException'],
   ec2: ['Ec2.Ec2Exception'],
   eventbridge: [
     'EventBridge.ThrottlingException',

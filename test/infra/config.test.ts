@@ -28,6 +28,9 @@ describe('configuration', () => {
       bootTimeout: 900,
       drainTimeout: 1800,
       versionCheckInterval: 300,
+      rolloutCanaryPercentage: 10,
+      rolloutBakeTime: 600,
+      bootFailureLimit: 3,
       stackName: 'external-worker-prod',
       workerKeyParameter: '/external-worker/prod/worker-key',
     });
@@ -50,6 +53,9 @@ describe('configuration', () => {
       bootTimeout: '20m',
       drainTimeout: '1h30m',
       spotMaxPrice: '0.45',
+      rolloutCanaryPercentage: '25',
+      rolloutBakeTime: '1h',
+      bootFailureLimit: '5',
     });
     expect(config).toMatchObject({
       minSize: 0,
@@ -63,6 +69,9 @@ describe('configuration', () => {
       bootTimeout: 1200,
       drainTimeout: 5400,
       spotMaxPrice: '0.45',
+      rolloutCanaryPercentage: 25,
+      rolloutBakeTime: 3600,
+      bootFailureLimit: 5,
     });
   });
 
@@ -103,6 +112,29 @@ describe('configuration', () => {
     [{ dataVolumeSize: 12.5 }, 'dataVolumeSize: expected'],
     [{ maxSize: 'six' }, 'maxSize: expected a positive integer'],
     [{ bootTimeout: '3d' }, 'bootTimeout: expected a duration from 2m to 2h'],
+    [
+      { rolloutCanaryPercentage: 100 },
+      'rolloutCanaryPercentage: expected a percentage of the group from 1 to 99, such as 10, given 100',
+    ],
+    [
+      { rolloutCanaryPercentage: '0' },
+      'rolloutCanaryPercentage: expected a percentage of the group from 1 to 99',
+    ],
+    [
+      { rolloutCanaryPercentage: 'one' },
+      'rolloutCanaryPercentage: expected a percentage of the group from 1 to 99',
+    ],
+    [
+      { rolloutBakeTime: '13h' },
+      'rolloutBakeTime: expected a duration from 1m to 12h, such as 10m, given "13h"',
+    ],
+    [{ rolloutBakeTime: '30s' }, 'rolloutBakeTime: expected a duration from 1m to 12h'],
+    [
+      { bootFailureLimit: 0 },
+      'bootFailureLimit: expected a number of failed boots from 1 to 10, such as 3, given 0',
+    ],
+    [{ bootFailureLimit: '11' }, 'bootFailureLimit: expected a number of failed boots from 1 to 10'],
+    [{ bootFailureLimit: 2.5 }, 'bootFailureLimit: expected a number of failed boots from 1 to 10'],
     [{ notificationEmail: 'ops' }, 'notificationEmail: expected an e-mail address'],
     [{ workerAmiId: 'ami-123' }, 'workerAmiId: expected an AMI id'],
     [{ extraTags: '{"aws:x":"y"}' }, 'extraTags.aws:x'],

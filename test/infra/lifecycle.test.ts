@@ -103,7 +103,18 @@ describe('lifecycle infrastructure', () => {
     for (const prefix of rolePrefixes) {
       for (const statement of statementsOf(prefix)) {
         const acts = actions(statement);
-        if (acts.includes('ec2:CreateTags')) {
+        const onAmis = JSON.stringify(statement.Resource).includes(':image/');
+        if (acts.some((a) => /^ec2:(Create|Delete)Tags$/.test(a)) && onAmis) {
+          // The storm guard's tags, on this stack's AMIs.
+          expect(statement.Condition).toEqual({
+            StringEquals: { 'ec2:ResourceTag/external-worker:stack': config.stackName },
+            'ForAllValues:StringLike': { 'aws:TagKeys': expect.any(Array) },
+          });
+          for (const key of (statement.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'] ??
+            []) as string[]) {
+            expect(key).toMatch(/^external-worker:(boot-failure:\*|bad|rollback-version)$/);
+          }
+        } else if (acts.includes('ec2:CreateTags')) {
           expect(statement.Condition).toEqual({
             StringEquals: { 'aws:ResourceTag/external-worker:stack': config.stackName },
             'ForAllValues:StringEquals': { 'aws:TagKeys': expect.any(Array) },

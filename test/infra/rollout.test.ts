@@ -108,6 +108,7 @@ describe('image-rollout wiring', () => {
           'external-worker:image',
           'external-worker:rollout',
           'external-worker:launch-template-version',
+          'external-worker:rollback-version',
           'external-worker:bad',
         ],
       },
@@ -125,6 +126,85 @@ describe('image-rollout wiring', () => {
     // Besides the describes: X-Ray and the log delivery of Step Functions (no resource-level permissions).
     const allowed = /^(autoscaling|ec2):Describe|^xray:|^logs:\w+(Deliver|Deliveries|Polic|LogGroups)/;
     for (const action of unscoped) expect(action).toMatch(allowed);
+  });
+});
+
+describe('image-rollout canary and alarms', () => {
+  const alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
+  const alarmNamed = (name: string) =>
+    Object.values(alarms).find((alarm) => alarm.Properties.AlarmName === name)?.Properties;
+
+  test('the refresh gets the canary share, the bake time and the names of its alarms', () => {
+    const machine = template.findResources('AWS::StepFunctions::StateMachine')[machineId] as Resource;
+    expect(machine.Properties.DefinitionSubstitutions).toMatchObject({
+      RolloutCanaryPercentage: '10',
+      RolloutBakeSeconds: '600',
+      LaunchesAbandonedAlarm: {
+        Ref: stack.getLogicalId(stack.rollout.alarms.launchesAbandoned.node.defaultChild as never),
+      },
+      FleetBelowDesiredAlarm: {
+        Ref: stack.getLogicalId(stack.rollout.alarms.fleetBelowDesired.node.defaultChild as never),
+      },
+    });
+    const definition = JSON.parse(String(machine.Properties.DefinitionString)) as {
+      States: Record<string, { Parameters: { preferences: Record<string, unknown> } }>;
+    };
+    expect(definition.States.PreferencesConfigured?.Parameters.preferences).toMatchObject({
+      AutoRollback: true,
+      'CheckpointPercentages.$': "States.Array(States.StringToJson('${RolloutCanaryPercentage}'), 100)",
+      'CheckpointDelay.$': "States.StringToJson('${RolloutBakeSeconds}')",
+      'BakeTime.$': "States.StringToJson('${RolloutBakeSeconds}')",
+      AlarmSpecification: { Alarms: ['${LaunchesAbandonedAlarm}', '${FleetBelowDesiredAlarm}'] },
+    });
+  });
+
+  test('one abandoned launch alarms within a minute and for 5 minutes after', () => {
+    expect(alarmNamed('external-worker-prod-rollout-launches-abandoned')).toMatchObject({
+      Namespace: 'ExternalWorker',
+      MetricName: 'LaunchesAbandoned',
+      Dimensions: expect.arrayContaining([
+        { Name: 'service', Value: 'external-worker' },
+        { Name: 'Stack', Value: 'external-worker-prod' },
+      ]),
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
+  test('the group short of its desired capacity for longer than a boot (+5 min) alarms', () => {
+    const short = alarmNamed('external-worker-prod-rollout-fleet-below-desired');
+    expect(short).toMatchObject({ EvaluationPeriods: 20, DatapointsToAlarm: 20, Threshold: 1 });
+    expect(JSON.stringify(short?.Metrics)).toContain('desired - inService');
+    const { template: slow } = synth({ bootTimeout: '30m' });
+    const slowAlarm = Object.values(
+      slow.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
+    ).find((alarm) => alarm.Properties.AlarmName === 'external-worker-prod-rollout-fleet-below-desired');
+    expect(slowAlarm?.Properties).toMatchObject({ EvaluationPeriods: 35 });
+  });
+
+  test('its role reads only these two alarms', () => {
+    const policies = Object.values(
+      template.findResources('AWS::IAM::Policy', {
+        Properties: {
+          Roles: [{ Ref: stack.getLogicalId(stack.rollout.stateMachine.role.node.defaultChild as never) }],
+        },
+      }),
+    ) as Resource[];
+    const statements = policies.flatMap(
+      (p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    const reads = statements.filter((s) => JSON.stringify(s.Action).includes('cloudwatch:DescribeAlarms'));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.Resource).toEqual(
+      [stack.rollout.alarms.fleetBelowDesired, stack.rollout.alarms.launchesAbandoned].map((alarm) => ({
+        'Fn::GetAtt': [stack.getLogicalId(alarm.node.defaultChild as never), 'Arn'],
+      })),
+    );
   });
 });
 

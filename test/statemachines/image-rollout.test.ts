@@ -14,6 +14,7 @@ import { type LambdaHandler, runStateMachine, tasksNeverFaulted, withFaults } fr
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 import {
+  ALARMS,
   buildWorld,
   CURRENT_AMI_PARAMETER,
   GROUP,
@@ -110,8 +111,14 @@ describe('image-rollout: a new image', () => {
         InstanceWarmup: 120,
         SkipMatching: true,
         AutoRollback: true,
+        // The canary: 10 % of the group (at least one instance), then its bake, then the rest.
+        CheckpointPercentages: [10, 100],
+        CheckpointDelay: 600,
+        BakeTime: 600,
+        AlarmSpecification: { Alarms: [ALARMS.launchesAbandoned, ALARMS.fleetBelowDesired] },
       },
     });
+    expect(refreshes.refused).toEqual([]);
     expect(await versionImage('2')).toBe(world.newAmi);
     expect(await groupVersion()).toBe('2');
     expect(await amiTags(world.newAmi)).toMatchObject({
@@ -202,7 +209,10 @@ describe('image-rollout: a new image', () => {
     expect(refreshes.started[0]?.Preferences).toMatchObject({
       MinHealthyPercentage: 100,
       MaxHealthyPercentage: 200,
+      BakeTime: 600,
     });
+    // One instance is the whole group: it is the canary, baked at the end.
+    expect(refreshes.started[0]?.Preferences?.CheckpointPercentages).toBeUndefined();
   });
 
   test('FAILED: notifies with the image and the reason, ends failed, touches nothing', async () => {

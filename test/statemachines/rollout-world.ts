@@ -10,6 +10,12 @@ import {
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
+import {
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
@@ -19,6 +25,7 @@ import {
 import { DeleteImageCommand, GetImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { instanceRefreshProblems } from '../support/instance-refresh-rules';
 import { createGroup } from '../support/moto-fleet';
 
 /**
@@ -32,9 +39,44 @@ export const CURRENT_AMI_PARAMETER = '/ew/test/current-ami';
 export const RETENTION_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:ew-test-ami-retention';
 export const IMAGE_ARN_PREFIX = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${STACK}-worker/`;
 export const IMAGE_ARN = `${IMAGE_ARN_PREFIX}1.0.0/2`;
+export const ALARMS = {
+  launchesAbandoned: `${STACK}-rollout-launches-abandoned`,
+  fleetBelowDesired: `${STACK}-rollout-fleet-below-desired`,
+};
 
 // Captured before any test mocks the client: calls let through reach moto.
 const realAutoScalingSend = AutoScalingClient.prototype.send;
+const realCloudWatchSend = CloudWatchClient.prototype.send;
+
+/**
+ * CloudWatch as moto serves it, but for DescribeAlarms with both AlarmNames and StateValue, where
+ * moto ignores the state: AWS answers "only about alarms that are currently in the state that you
+ * specify".
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+ */
+function cloudWatchAsAws(): AwsClientStub<CloudWatchClient> {
+  const real = new CloudWatchClient({});
+  const send = (command: object) =>
+    (realCloudWatchSend as (this: CloudWatchClient, c: object) => Promise<Record<string, unknown>>).call(
+      real,
+      command,
+    );
+  const mock = mockClient(CloudWatchClient);
+  mock.on(PutMetricAlarmCommand).callsFake((input) => send(new PutMetricAlarmCommand(input)));
+  mock.on(SetAlarmStateCommand).callsFake((input) => send(new SetAlarmStateCommand(input)));
+  mock.on(DescribeAlarmsCommand).callsFake(async (input) => {
+    const answer = (await send(new DescribeAlarmsCommand(input))) as {
+      MetricAlarms?: Array<{ StateValue?: string }>;
+    };
+    return {
+      ...answer,
+      MetricAlarms: (answer.MetricAlarms ?? []).filter(
+        (alarm) => !input.StateValue || alarm.StateValue === input.StateValue,
+      ),
+    };
+  });
+  return mock;
+}
 
 export interface World {
   ec2: EC2Client;
@@ -90,6 +132,21 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
     new CreateTopicCommand({ Name: `${STACK}-notifications` }),
   );
   const topicArn = TopicArn as string;
+  const cloudwatch = new CloudWatchClient({});
+  for (const AlarmName of Object.values(ALARMS)) {
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName,
+        Namespace: 'ExternalWorker',
+        MetricName: 'LaunchesAbandoned',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
+  }
   return {
     ec2,
     asg,
@@ -112,6 +169,10 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
       MaxHealthyPercentage: '190',
       RetentionFunctionArn: RETENTION_ARN,
       ImageArnPrefix: IMAGE_ARN_PREFIX,
+      RolloutCanaryPercentage: '10',
+      RolloutBakeSeconds: '600',
+      LaunchesAbandonedAlarm: ALARMS.launchesAbandoned,
+      FleetBelowDesiredAlarm: ALARMS.fleetBelowDesired,
     },
     event: imageEvent('AVAILABLE'),
   };
@@ -129,6 +190,13 @@ export function imageEvent(status: string, reason?: string): Record<string, unkn
     resources: [IMAGE_ARN],
     detail: { 'previous-state': { status: 'INTEGRATING' }, state: { status, ...(reason ? { reason } : {}) } },
   };
+}
+
+/** Puts one of the world's alarms in `state`, as CloudWatch would on its metric. */
+export async function setAlarm(name: string, state: 'ALARM' | 'OK', reason: string): Promise<void> {
+  await new CloudWatchClient({}).send(
+    new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: reason }),
+  );
 }
 
 /** An error as AWS throttling surfaces it in the SDK: a code, no modeled class. */
@@ -174,6 +242,11 @@ export class RefreshService {
   /** Newest first, as DescribeInstanceRefreshes lists them. */
   readonly refreshes: ScriptedRefresh[] = [];
   readonly started: StartInstanceRefreshCommandInput[] = [];
+  /** Why Auto Scaling's rules refused a start (test/support/instance-refresh-rules.ts). */
+  readonly refused: string[] = [];
+  /** Run at the given describe of a refresh (1 is the first): what happens meanwhile in AWS. */
+  readonly during = new Map<number, () => Promise<void>>();
+  private describes = 0;
   /** Statuses the next refresh goes through, one per describe. */
   script: string[] = ['InProgress', 'Successful'];
   /** Failure of the refresh once it has rolled back. */
@@ -183,6 +256,12 @@ export class RefreshService {
   /** With `throttleFirstCalls`, the first call of each command fails with Throttling. */
   constructor(options: { throttleFirstCalls?: boolean } = {}) {
     this.mock = mockClient(AutoScalingClient);
+    const alarms = cloudWatchAsAws();
+    const restore = this.mock.restore.bind(this.mock);
+    this.mock.restore = () => {
+      restore();
+      alarms.restore();
+    };
     const first = options.throttleFirstCalls ? throttling('Throttling') : undefined;
     const start = this.mock.on(StartInstanceRefreshCommand);
     const describe = this.mock.on(DescribeInstanceRefreshesCommand);
@@ -240,6 +319,15 @@ export class RefreshService {
         $metadata: {},
       });
     }
+    const problems = instanceRefreshProblems(input);
+    if (problems.length) {
+      this.refused.push(...problems);
+      throw Object.assign(new Error(problems.join('; ')), {
+        name: 'ValidationError',
+        Code: 'ValidationError',
+        $metadata: { httpStatusCode: 400 },
+      });
+    }
     this.started.push(input);
     const id = `refresh-${this.started.length}`;
     this.refreshes.unshift({
@@ -259,7 +347,10 @@ export class RefreshService {
         (r) => !input.InstanceRefreshIds || input.InstanceRefreshIds.includes(r.InstanceRefreshId ?? ''),
       )
       .slice(0, input.MaxRecords ?? 50);
+    this.describes += 1;
+    await this.during.get(this.describes)?.();
     for (const refresh of listed) {
+      await this.watchAlarms(refresh);
       const next = refresh.script.shift();
       if (!next) continue;
       refresh.Status = next as InstanceRefresh['Status'];
@@ -274,6 +365,27 @@ export class RefreshService {
       if (next.startsWith('Rollback') || next === 'Failed') Object.assign(refresh, this.failure);
     }
     return { InstanceRefreshes: listed.map(({ script: _script, ...refresh }) => structuredClone(refresh)) };
+  }
+
+  /**
+   * An alarm of the refresh's AlarmSpecification in ALARM fails an active refresh, and with
+   * AutoRollback rolls it back: "if any CloudWatch alarms you specify go into the ALARM state".
+   * https://docs.aws.amazon.com/autoscaling/ec2/userguide/instance-refresh-rollback.html
+   */
+  private async watchAlarms(refresh: ScriptedRefresh): Promise<void> {
+    const names = refresh.Preferences?.AlarmSpecification?.Alarms ?? [];
+    if (!names.length || !['Pending', 'InProgress', 'Baking'].includes(refresh.Status ?? '')) return;
+    const { MetricAlarms = [] } = await new CloudWatchClient({}).send(
+      new DescribeAlarmsCommand({ AlarmNames: names, StateValue: 'ALARM' }),
+    );
+    if (!MetricAlarms.length) return;
+    refresh.script = refresh.Preferences?.AutoRollback
+      ? ['RollbackInProgress', 'RollbackSuccessful']
+      : ['Failed'];
+    this.failure = {
+      StatusReason: 'The instance refresh failed: an alarm of its alarm specification is in ALARM.',
+      ...this.failure,
+    };
   }
 }
 

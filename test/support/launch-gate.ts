@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeTagsCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DescribeTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { PublishCommand, type PublishCommandInput } from '@aws-sdk/client-sns';
 import {
   type LifecycleWorld,
@@ -14,13 +14,33 @@ export const LAUNCH_EVENT_TIME = '2026-01-10T08:00:00.000Z';
 export const LAUNCH_HOOK = 'test-launch';
 let groupCount = 0;
 
+/** An AMI tagged with the stack, as the image pipeline leaves it. */
+export async function stackAmi(name: string, tags: Record<string, string> = {}): Promise<string> {
+  const ec2 = new EC2Client({});
+  const { ImageId } = await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
+  await ec2.send(
+    new CreateTagsCommand({
+      Resources: [ImageId as string],
+      Tags: Object.entries({ 'external-worker:stack': 'test', ...tags }).map(([Key, Value]) => ({
+        Key,
+        Value,
+      })),
+    }),
+  );
+  return ImageId as string;
+}
+
 /** A new group in moto with one instance, its open launch action, and the event that announces it. */
 export async function openLaunchGate(tags: Record<string, string> = {}) {
   groupCount += 1;
   const groupName = `launch-${groupCount}`;
+  // An AMI of its own, as a rollout leaves it: the storm guard counts failed boots on it.
+  const imageId = await stackAmi(`launch-${groupCount}`);
   const group = await createGroup({
     groupName,
     desired: 1,
+    imageId,
+    version: '1',
     tags: { 'external-worker:stack': 'test', ...tags },
   });
   const instanceId = group.instanceIds[0] as string;
@@ -40,11 +60,21 @@ export async function openLaunchGate(tags: Record<string, string> = {}) {
         GroupName: groupName,
         LaunchHookName: LAUNCH_HOOK,
         BootTimeoutSeconds: '900',
+        LaunchTemplateId: group.launchTemplateId,
         ...substitutions,
       },
       clock: steppingClock(LAUNCH_EVENT_TIME, 10),
     });
-  return { world, groupName, instanceId, token, event, run };
+  return {
+    world,
+    groupName,
+    instanceId,
+    imageId,
+    launchTemplateId: group.launchTemplateId,
+    token,
+    event,
+    run,
+  };
 }
 
 /** The notifications sent, each checked against SNS's limit on subjects. */

@@ -1,12 +1,15 @@
 import {
   AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DetachInstancesCommand,
   SetInstanceHealthCommand,
+  UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import * as ec2Module from '@aws-sdk/client-ec2';
 import {
   CreateTagsCommand,
+  DeleteTagsCommand,
   DescribeInstancesCommand,
   DescribeTagsCommand,
   EC2Client,
@@ -29,6 +32,11 @@ import {
 
 export const DEADLINE_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:lifecycle-deadline';
 export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:notifications';
+const LAUNCH_DEFAULTS = {
+  LaunchTemplateId: 'lt-0000000000000000a',
+  StackName: 'test',
+  BootFailureLimit: '3',
+};
 
 /** Everything a lifecycle state machine talks to: moto for EC2 and Auto Scaling where it can, fakes elsewhere. */
 export interface LifecycleWorld {
@@ -73,11 +81,14 @@ export function lifecycleWorld(): LifecycleWorld {
     DetachInstancesCommand,
     DescribeAutoScalingInstancesCommand,
     SetInstanceHealthCommand,
+    DescribeAutoScalingGroupsCommand,
+    UpdateAutoScalingGroupCommand,
   ]);
   forwardToMoto(ec2, originalEc2Send, realEc2, [
     DescribeInstancesCommand,
     DescribeTagsCommand,
     CreateTagsCommand,
+    DeleteTagsCommand,
   ]);
   sns.on(PublishCommand as never).resolves({ MessageId: 'message-1' } as never);
   const actions = new FakeLifecycleActions();
@@ -136,8 +147,15 @@ export async function runLifecycle(
   event: unknown,
   options: { substitutions: Record<string, string>; clock?: () => Date },
 ) {
+  // The launch gate's storm guard acts on the group's launch template and counts per stack.
+  const launch = name === 'instance-launch' ? LAUNCH_DEFAULTS : {};
   return runStateMachine(name, event, {
-    substitutions: { DeadlineFunctionArn: DEADLINE_ARN, TopicArn: TOPIC_ARN, ...options.substitutions },
+    substitutions: {
+      DeadlineFunctionArn: DEADLINE_ARN,
+      TopicArn: TOPIC_ARN,
+      ...launch,
+      ...options.substitutions,
+    },
     lambdas: { [DEADLINE_ARN]: deadlineHandler as LambdaHandler },
     clock: options.clock,
   });

@@ -1,5 +1,6 @@
 import * as autoscaling from '@aws-sdk/client-auto-scaling';
 import * as cloudformation from '@aws-sdk/client-cloudformation';
+import * as cloudwatch from '@aws-sdk/client-cloudwatch';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as eventbridge from '@aws-sdk/client-eventbridge';
 import * as imagebuilder from '@aws-sdk/client-imagebuilder';
@@ -28,6 +29,7 @@ interface Service {
 const SERVICES: Record<string, Service> = {
   autoscaling: { module: autoscaling, client: 'AutoScalingClient', errorPrefix: 'AutoScaling' },
   cloudformation: { module: cloudformation, client: 'CloudFormationClient', errorPrefix: 'CloudFormation' },
+  cloudwatch: { module: cloudwatch, client: 'CloudWatchClient', errorPrefix: 'CloudWatch' },
   ec2: { module: ec2, client: 'EC2Client', errorPrefix: 'Ec2' },
   eventbridge: { module: eventbridge, client: 'EventBridgeClient', errorPrefix: 'EventBridge' },
   imagebuilder: {
@@ -189,6 +191,7 @@ function stepFunctionsCause(service: string, error: Error): string {
 const THROTTLING_CODES: Record<string, string> = {
   autoscaling: 'Throttling',
   cloudformation: 'Throttling',
+  cloudwatch: 'Throttling',
   ec2: 'RequestLimitExceeded',
   eventbridge: 'ThrottlingException',
   imagebuilder: 'CallRateLimitExceededException',

@@ -70,6 +70,8 @@ function variableValues(
       return list(p.SnapshotId ?? p.SnapshotIds);
     case 'ParameterNameWithoutLeadingSlash':
       return list(p.Name ?? p.Names).map((name) => name.replace(/^\//, ''));
+    case 'AlarmName':
+      return list(p.AlarmName ?? p.AlarmNames);
     case 'ScheduleName':
     case 'RuleName':
       return list(p.Name);
