@@ -159,7 +159,7 @@ export class Observability extends Construct {
   }
 
   private createAlarms(props: ObservabilityProps, deadLetterQueues: sqs.IQueue[]): void {
-    const { config, notifications, fleet } = props;
+    const { config, notifications } = props;
     for (const { flow, stateMachine } of props.flows) {
       this.alarm(
         `${flow}ExecutionsFailed`,
@@ -239,26 +239,8 @@ export class Observability extends Construct {
         notifications,
       );
     });
-    const groupMetric = (metricName: string) => this.groupMetric(fleet, metricName, Duration.minutes(5));
-    this.alarm(
-      'FleetBelowDesired',
-      {
-        alarmDescription: 'Fewer workers in service than desired for 30 minutes',
-        metric: new cloudwatch.MathExpression({
-          expression: 'desired - inService',
-          usingMetrics: {
-            desired: groupMetric('GroupDesiredCapacity'),
-            inService: groupMetric('GroupInServiceInstances'),
-          },
-          period: Duration.minutes(5),
-        }),
-        threshold: 1,
-        evaluationPeriods: 6,
-        datapointsToAlarm: 6,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      },
-      notifications,
-    );
+    // The group short of its desired capacity is the rollout's alarm (RolloutAlarms): one alarm
+    // serves the refreshes and the operators.
   }
 
   private createDashboard(props: ObservabilityProps, deadLetterQueues: sqs.IQueue[]): cloudwatch.Dashboard {

@@ -155,7 +155,11 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
         spot: this.lifecycle.spot.logGroup,
         keptExpiry: this.keptExpiry.function.logGroup,
       },
-      alarms: [this.keptExpiry.alarm],
+      alarms: [
+        this.keptExpiry.alarm,
+        this.rollout.alarms.launchesAbandoned,
+        this.rollout.alarms.fleetBelowDesired,
+      ],
     });
 
     addOutputs(this, config);

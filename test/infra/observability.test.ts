@@ -215,17 +215,17 @@ describe('observability', () => {
     });
   });
 
-  test('the group below its desired capacity for 30 minutes', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      EvaluationPeriods: 6,
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'desired - inService' }),
-        Match.objectLike({
-          MetricStat: Match.objectLike({
-            Metric: Match.objectLike({ MetricName: 'GroupDesiredCapacity', Namespace: 'AWS/AutoScaling' }),
-          }),
-        }),
-      ]),
+  test("the group below its desired capacity for longer than a boot: one alarm, the rollout's, notifying", () => {
+    const below = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { Metrics: Match.arrayWith([Match.objectLike({ Expression: 'desired - inService' })]) },
+      }),
+    ) as Array<{ Properties: Record<string, unknown> }>;
+    expect(below).toHaveLength(1);
+    expect(below[0]?.Properties).toMatchObject({
+      AlarmName: `${config.stackName}-rollout-fleet-below-desired`,
+      EvaluationPeriods: Math.ceil(config.bootTimeout / 60) + 5,
+      AlarmActions: [expect.anything()],
     });
   });
 
