@@ -16,4 +16,9 @@ module.exports = {
   // A hang guard, not a speed budget: on a loaded machine a synth or a property test takes minutes.
   // The suite's speed is tracked by the benchmark (bench/suite.ts), never by a timed test.
   testTimeout: 10 * 60_000,
+  // The summary of a passing run, not a line for each of its files; the rest as jest's default.
+  reporters: ['<rootDir>/test/support/quiet-reporter.js', 'summary'],
+  // jest's default is one worker fewer than the cores: on the two cores the suite is sized for, it
+  // would run every file in its own process one after the other, on one core. Two workers use both.
+  maxWorkers: 2,
 };

@@ -11,14 +11,15 @@ import { functionEnvironments } from './function-env';
 import { duration, table, usd } from './markdown';
 import { AMIS, benchRetention, type RetentionRun } from './retention';
 import { QUIET } from './setup';
-import { benchSuite, SUITE_TARGET_SECONDS } from './suite';
+import { benchSuite, SUITE_LINE_BUDGET, SUITE_TARGET_SECONDS, suiteSection } from './suite';
 import { benchTransitions } from './transitions';
 
 /**
  * `npm run bench`: sizes and cold starts of every Lambda bundle, AMI retention at scale, state
  * transitions per flow, the monthly cost of the control plane and the test suite's wall time.
- * Budgets on sizes and counts make it exit non-zero; a time is judged only as a ratio to another
- * measured on the same machine (the suite's time is printed beside its target, never judged).
+ * Budgets on sizes and counts make it exit non-zero; a time is judged as a ratio to another measured
+ * on the same machine, except the suite's, judged against its two-core target by its CPU time, and
+ * by its wall time when the machine was otherwise idle (bench/suite.ts).
  */
 const BUDGET = {
   bundleBytes: 600 * 1024,
@@ -239,23 +240,12 @@ async function main() {
 
   if (process.env.BENCH_SUITE !== '0') {
     const suite = benchSuite(path.join(__dirname, '..'));
-    const within = suite.wallSeconds <= SUITE_TARGET_SECONDS ? 'within' : 'over';
-    lines.push(
-      '',
-      '### Test suite',
-      '',
-      `\`npx jest\` (default workers) on ${suite.cores} cores, 1-minute load average ${suite.loadAtStart.toFixed(1)} at the start; target ≤ ${SUITE_TARGET_SECONDS / 60} min on two cores of an otherwise idle machine.`,
-      '',
-      ...table(
-        ['', 'value'],
-        [
-          ['wall time', `${duration(suite.wallSeconds)}, ${within} the target`],
-          ['test files, tests, failed (budget 0)', `${suite.files}, ${suite.tests}, ${suite.failed}`],
-          ...suite.slowest.map((s) => [`slowest file: ${s.file}`, duration(s.seconds)]),
-        ],
-      ),
-    );
+    lines.push('', ...suiteSection(suite));
     if (suite.failed > 0) failures.push(`test suite: ${suite.failed} tests failed`);
+    if (suite.verdict === 'over')
+      failures.push(`test suite: over ${SUITE_TARGET_SECONDS / 60} min (${suite.reason})`);
+    if (suite.lines >= SUITE_LINE_BUDGET)
+      failures.push(`test suite: a passing run printed ${suite.lines} lines (budget < ${SUITE_LINE_BUDGET})`);
   }
 
   const text = `${lines.join('\n')}\n`;

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as net from 'node:net';
+import * as path from 'node:path';
 
 /** A moto server of its own for one test file, on a free loopback port. */
 export interface Moto {
@@ -41,13 +42,24 @@ async function waitUntilUp(endpoint: string, child: ChildProcess): Promise<void>
 }
 
 /**
+ * The public AMIs moto knows, instead of its own lists: on the first EC2 call after every start and
+ * reset, moto builds each of the thousands of "latest" and ECS-optimized AMIs it ships for the region,
+ * about 3 s of CPU each time; given MOTO_AMIS_PATH, it builds only these. The tests launch from the
+ * one public AMI here (an Amazon-owned image, as DescribeImages with Owners ['amazon'] finds it).
+ */
+const PUBLIC_AMIS = path.join(__dirname, '..', 'fixtures', 'moto', 'public-amis.json');
+
+/**
  * Starts moto and points the AWS SDK at it (AWS_ENDPOINT_URL, dummy credentials, region).
  * Call from beforeAll; stop() in afterAll.
  */
 export async function startMoto(region = 'eu-west-1'): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: 'ignore',
+    env: { ...process.env, MOTO_AMIS_PATH: PUBLIC_AMIS },
+  });
   const spawnFailure = new Promise<never>((_, reject) =>
     child.once('error', (error) =>
       reject(new Error(`moto_server could not start (${error.message}); see scripts/test-prerequisites.sh`)),

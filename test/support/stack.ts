@@ -6,6 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig, type WorkerConfig } from '../../infra/config';
 import { guardValidator } from '../../infra/guard';
 import { ExternalWorkerStack } from '../../infra/stack';
+import { SynthCache } from './synth-cache';
 
 const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
   context: Record<string, unknown>;
@@ -15,10 +16,13 @@ const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk
 export const featureFlags = cdkJson.context;
 
 export interface Synthesized {
-  app: App;
-  stack: ExternalWorkerStack;
+  /** The app and the stack are built when first read: a template from the cache needs neither. */
+  readonly app: App;
+  readonly stack: ExternalWorkerStack;
   template: Template;
   config: WorkerConfig;
+  /** Whether this process synthesized the template, or read it from the cache (test/support/synth-cache.ts). */
+  from: 'synthesis' | 'cache';
 }
 
 export interface SynthOptions {
@@ -30,26 +34,66 @@ export interface SynthOptions {
    * (and `cdk synth` validates what is deployed); the variants of the other tests skip it.
    */
   validate?: boolean;
-  /** A synthesis of its own, not the one shared with the file's other tests of this configuration. */
+  /** A synthesis of its own, shared with no other test and read from no cache. */
   fresh?: boolean;
+  /** Where synthesized templates are kept between test files and runs (the default one unless given). */
+  cache?: SynthCache;
 }
 
-// One synthesis per configuration and test file: the tests only read what a synthesis gives.
-const synthesized = new Map<string, Synthesized>();
+const defaultCache = new SynthCache();
+// One result per configuration and test file: the tests only read what a synthesis gives.
+const shared = new Map<string, Synthesized>();
 
 /**
  * Synthesizes the stack for `context` (configuration keys as cdk.json or `-c` gives them), with the
- * AwsSolutions checks and AWS Control Tower's guard rules on: synthesis throws on any unacknowledged finding.
+ * AwsSolutions checks and AWS Control Tower's guard rules on: synthesis throws on any unacknowledged
+ * finding. A template synthesized from the same sources and inputs before, by this run or an earlier
+ * one, is read from the cache: that synthesis passed the same checks. With `bundle`, the bundles are
+ * built every time (their build is what the caller tests).
  */
 export function synth(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
-  const key = JSON.stringify([context, Boolean(options.bundle), Boolean(options.validate)]);
-  const shared = synthesized.get(key);
-  if (shared && !options.fresh) return shared;
+  const cache = options.cache ?? defaultCache;
+  const inputs = { context, bundle: Boolean(options.bundle), validate: Boolean(options.validate) };
+  const key = cache.key(inputs);
+  const memoKey = `${cache.dir}/${key}`;
+  if (!options.fresh) {
+    const known = shared.get(memoKey);
+    if (known) return known;
+  }
+  const config = parseConfig({ ...featureFlags, ...context });
+  let built: { app: App; stack: ExternalWorkerStack } | undefined;
+  const build = () => {
+    built ??= synthesize(config, options);
+    return built;
+  };
+  const stored = options.fresh || options.bundle ? undefined : cache.read(key);
+  let template: Template;
+  if (stored) {
+    template = Template.fromJSON(stored as Record<string, unknown>);
+  } else {
+    template = Template.fromStack(build().stack);
+    if (!options.fresh) cache.write(key, template.toJSON());
+  }
+  const result: Synthesized = {
+    get app() {
+      return build().app;
+    },
+    get stack() {
+      return build().stack;
+    },
+    template,
+    config,
+    from: stored ? 'cache' : 'synthesis',
+  };
+  if (!options.fresh) shared.set(memoKey, result);
+  return result;
+}
+
+function synthesize(config: WorkerConfig, options: SynthOptions): { app: App; stack: ExternalWorkerStack } {
   const app = new App({
     context: { ...featureFlags, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
     builtinCloudFormationValidation: Boolean(options.validate),
   });
-  const config = parseConfig({ ...featureFlags, ...context });
   // Bundles are built as the functions are constructed, announced on stderr by CDK.
   const build = () => {
     const stack = new ExternalWorkerStack(app, config.stackName, {
@@ -62,9 +106,7 @@ export function synth(context: Record<string, unknown> = {}, options: SynthOptio
     return stack;
   };
   const stack = options.bundle ? withStderrHeld(build) : build();
-  const result = { app, stack, template: Template.fromStack(stack), config };
-  if (!options.fresh) synthesized.set(key, result);
-  return result;
+  return { app, stack };
 }
 
 /** What `run` writes to stderr, shown only when it fails. */
