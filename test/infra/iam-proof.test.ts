@@ -5,8 +5,8 @@ import { principal, principals } from '../support/iam/principals';
 import { type AwsCall, iamRequests } from '../support/iam/requests';
 import { type Environment, LOCAL } from '../support/iam/resolve';
 import { synthesizedTemplate } from '../support/iam/template';
+import { ecrPulls, workerAwsCalls } from '../support/iam/worker';
 import { featureFlags } from '../support/stack';
-import { ecrPulls, workerCalls } from './worker-calls';
 
 /** The playbook asset's object key, as the user data names it (`<sha256>.zip`). */
 function playbookKey(template: unknown): string {
@@ -30,7 +30,7 @@ describe.each(PARTITIONS)('the worker instance role, in %s', (_, env) => {
 
   test('allows every call the worker makes at boot, while serving and at retire', async () => {
     const verdicts = [];
-    for (const call of workerCalls(config, bucket, playbookKey(template))) {
+    for (const call of workerAwsCalls(config, env, bucket, playbookKey(template))) {
       verdicts.push(...(await evaluateCall(worker, call, env, impliedRequests(template, new Map()))));
     }
     expect(describeDenials(verdicts)).toEqual([]);
@@ -38,19 +38,7 @@ describe.each(PARTITIONS)('the worker instance role, in %s', (_, env) => {
   });
 
   test('builds cannot pull from ECR through the role unless buildsUseInstanceRole says so', async () => {
-    const probe = (
-      flow: string,
-      service: string,
-      action: string,
-      parameters: Record<string, unknown> = {},
-    ) => ({
-      principal: 'worker-instance',
-      service,
-      action,
-      parameters,
-      flow,
-    });
-    for (const call of ecrPulls(probe)) {
+    for (const call of ecrPulls(env)) {
       const [verdict] = await evaluateCall(worker, call, env, () => []);
       expect([call.action, verdict?.result]).toEqual([call.action, 'ImplicitlyDenied']);
     }

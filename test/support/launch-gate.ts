@@ -9,20 +9,17 @@ import {
   steppingClock,
 } from './lifecycle-run';
 import { createGroup } from './moto-fleet';
+import { STACK, stackSubstitutions } from './stack-names';
 
 export const LAUNCH_EVENT_TIME = '2026-01-10T08:00:00.000Z';
-export const LAUNCH_HOOK = 'test-launch';
+export const LAUNCH_HOOK = stackSubstitutions('instance-launch').LaunchHookName as string;
 let groupCount = 0;
 
-/** A new group in moto with one instance, its open launch action, and the event that announces it. */
+/** The stack's group in moto with one instance, its open launch action, and the event that announces it. */
 export async function openLaunchGate(tags: Record<string, string> = {}) {
   groupCount += 1;
-  const groupName = `launch-${groupCount}`;
-  const group = await createGroup({
-    groupName,
-    desired: 1,
-    tags: { 'external-worker:stack': 'test', ...tags },
-  });
+  const groupName = STACK.groupName;
+  const group = await createGroup({ groupName, desired: 1, tags: { ...STACK.tags, ...tags } });
   const instanceId = group.instanceIds[0] as string;
   const world = lifecycleWorld();
   const token = `token-${groupCount}`;
@@ -36,12 +33,7 @@ export async function openLaunchGate(tags: Record<string, string> = {}) {
   });
   const run = (substitutions: Record<string, string> = {}) =>
     runLifecycle('instance-launch', event, {
-      substitutions: {
-        GroupName: groupName,
-        LaunchHookName: LAUNCH_HOOK,
-        BootTimeoutSeconds: '900',
-        ...substitutions,
-      },
+      substitutions,
       clock: steppingClock(LAUNCH_EVENT_TIME, 10),
     });
   return { world, groupName, instanceId, token, event, run };

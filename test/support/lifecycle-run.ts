@@ -26,9 +26,10 @@ import {
   forward,
   forwardToMoto,
 } from './lifecycle-fakes';
+import { STACK, stackSubstitutions } from './stack-names';
 
 export const DEADLINE_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:lifecycle-deadline';
-export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:notifications';
+export const TOPIC_ARN = STACK.topicArn;
 
 /** Everything a lifecycle state machine talks to: moto for EC2 and Auto Scaling where it can, fakes elsewhere. */
 export interface LifecycleWorld {
@@ -137,7 +138,11 @@ export async function runLifecycle(
   options: { substitutions: Record<string, string>; clock?: () => Date },
 ) {
   return runStateMachine(name, event, {
-    substitutions: { DeadlineFunctionArn: DEADLINE_ARN, TopicArn: TOPIC_ARN, ...options.substitutions },
+    substitutions: {
+      ...stackSubstitutions(name),
+      DeadlineFunctionArn: DEADLINE_ARN,
+      ...options.substitutions,
+    },
     lambdas: { [DEADLINE_ARN]: deadlineHandler as LambdaHandler },
     clock: options.clock,
   });

@@ -39,12 +39,10 @@ export function impliedRequests(template: CfnTemplate, bindings: Map<string, str
     // Publishing to an encrypted topic: the publisher needs kms:GenerateDataKey* and kms:Decrypt on
     // the topic's key. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse
     if (call.service === 'sns' && /^publish$/i.test(call.action)) {
-      for (const [, topic] of resourcesOfType(template, 'AWS::SNS::Topic')) {
+      for (const [topicId, topic] of resourcesOfType(template, 'AWS::SNS::Topic')) {
         const props = topic.Properties ?? {};
-        if (
-          resolve(props.TopicName as Json) === String(p.TopicArn).split(':').pop() &&
-          props.KmsMasterKeyId
-        ) {
+        // The topic's ARN as the run knows it (bound), or as the template names it.
+        if (resolve({ Ref: topicId }) === p.TopicArn && props.KmsMasterKeyId) {
           const key = String(resolve(props.KmsMasterKeyId));
           // KMS evaluates the key policy as well: identity policies count only where it lets them.
           // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html

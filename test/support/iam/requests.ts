@@ -23,13 +23,15 @@ export interface IamRequest {
   context: Record<string, string | string[]>;
   /** The resource's own policy, where AWS evaluates one too (a KMS key policy). */
   resourcePolicy?: unknown;
+  /** A resource AWS owns, whose ARN has no account (a shared SSM document). */
+  awsOwned?: boolean;
 }
 
 export class UnformableRequest extends Error {
   override name = 'UnformableRequest';
 }
 
-const IAM_PREFIX: Record<string, string> = { eventbridge: 'events' };
+const IAM_PREFIX: Record<string, string> = { eventbridge: 'events', sfn: 'states' };
 // Ids AWS generates and no call names (a group's uuid, a stack's id): the policies wildcard them.
 const GENERATED_ID = '0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e';
 // Resource types of `ec2:CreateTags` and the like, by the prefix of the resource id.
@@ -146,10 +148,13 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
   const add = async (typeName: string, arns: string[], idsForTags: string[]) => {
     const type = await iamResourceTypeDetails(prefix, typeName);
     const allowed = new Set([...(byType.get(typeName)?.conditionKeys ?? []), ...type.conditionKeys]);
+    // An ARN left without the account its format has is a resource AWS owns (a shared document).
+    const ownedByAws = type.arn.includes(':${Account}:');
     arns.forEach((arn, index) => {
       const resourceTags = call.resourceTags?.[arn] ?? call.resourceTags?.[idsForTags[index] ?? ''];
       const context = { ...requestContext, ...tagContext(resourceTags, allowed) };
-      requests.push({ action: name, resource: arn, context });
+      const awsOwned = ownedByAws && arn.split(':')[4] === '';
+      requests.push({ action: name, resource: arn, context, ...(awsOwned ? { awsOwned } : {}) });
     });
   };
 
@@ -191,12 +196,16 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
         );
       continue;
     }
-    const ids = list(p.InstanceId ?? p.InstanceIds ?? p.ImageId ?? p.SnapshotId ?? p.AutoScalingGroupName);
-    await add(
-      type.name,
-      arns,
-      arns.length === ids.length ? ids : arns.map(() => String(p.AutoScalingGroupName ?? '')),
+    // Tags are recorded by the resource's id (its name for a group), each type by its own id.
+    const ids = list(
+      {
+        instance: p.InstanceId ?? p.InstanceIds,
+        image: p.ImageId ?? p.ImageIds,
+        snapshot: p.SnapshotId ?? p.SnapshotIds,
+        autoScalingGroup: p.AutoScalingGroupName,
+      }[type.name],
     );
+    await add(type.name, arns, arns.length === ids.length ? ids : []);
   }
   if (!requests.length)
     throw new UnformableRequest(`${name}: no resource ARN can be formed from ${JSON.stringify(p)}`);
