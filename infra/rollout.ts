@@ -178,6 +178,23 @@ export class ImageRollout extends Construct {
               conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
             }),
           );
+          // The template tags the instances and volumes it launches: tagging at launch is checked too.
+          // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html
+          grantee.grantPrincipal.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              sid: 'TagWhatThisTemplateLaunches',
+              actions: ['ec2:CreateTags'],
+              resources: ['instance', 'volume'].map((resource) =>
+                stack.formatArn({ service: 'ec2', resource, resourceName: '*' }),
+              ),
+              conditions: {
+                StringEquals: {
+                  'ec2:CreateAction': 'RunInstances',
+                  [`aws:RequestTag/${STACK_TAG}`]: config.stackName,
+                },
+              },
+            }),
+          );
         },
       },
       recordCurrentAmi: {
@@ -221,6 +238,10 @@ export class ImageRollout extends Construct {
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         'AMIs tagged with this stack only (condition), rollout tags only.',
       ],
+      ...['instance', 'volume'].map((resource): [string, string] => [
+        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:${resource}/*`,
+        "Tags only what RunInstances launches from this stack's template (conditions), as Auto Scaling requires.",
+      ]),
       [
         'Action::kms:GenerateDataKey*',
         'Publishing to the encrypted notifications topic needs data keys of its own key, and of no other.',

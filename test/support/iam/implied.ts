@@ -60,6 +60,19 @@ export function impliedRequests(template: CfnTemplate, bindings: Map<string, str
       }
     }
 
+    // Sending to a queue encrypted with a KMS key: the producer needs kms:GenerateDataKey and
+    // kms:Decrypt on it. A queue with SQS-managed encryption (the stack's dead-letter queues) needs none.
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#send-to-encrypted-queue
+    if (call.service === 'sqs' && /^sendMessage(Batch)?$/i.test(call.action)) {
+      for (const [queueId, queue] of resourcesOfType(template, 'AWS::SQS::Queue')) {
+        const key = queue.Properties?.KmsMasterKeyId;
+        if (!key || resolve({ Ref: queueId }) !== p.QueueUrl) continue;
+        for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+          requests.push({ action, resource: String(resolve(key)), context: {} });
+        }
+      }
+    }
+
     // A group pointed at a launch template: Auto Scaling checks that the caller may run instances
     // from it, pass its instance profile's role, and tag what it launches.
     // https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html

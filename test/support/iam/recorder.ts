@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandOutput,
   DescribeTagsCommand as DescribeGroupTagsCommand,
   type DescribeTagsCommandOutput as DescribeGroupTagsCommandOutput,
 } from '@aws-sdk/client-auto-scaling';
@@ -174,6 +176,24 @@ function callingFunction(): string | undefined {
 
 const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
+/**
+ * An Auto Scaling call that names an instance only (SetInstanceHealth) is authorized on the
+ * instance's group, as the Service Authorization Reference gives its resource type: the group is
+ * looked up before the call, so the evaluation can form its ARN.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
+ */
+async function withInstanceGroup(service: string, p: Record<string, unknown>) {
+  if (service !== 'autoscaling' || p.AutoScalingGroupName !== undefined || !p.InstanceId) return p;
+  const { AutoScalingInstances = [] } = await answerOrNothing(() =>
+    sendUnrecorded<DescribeAutoScalingInstancesCommandOutput>(
+      new AutoScalingClient({}),
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: ids(p.InstanceId) }),
+    ),
+  );
+  const group = AutoScalingInstances[0]?.AutoScalingGroupName;
+  return group ? { ...p, AutoScalingGroupName: group } : p;
+}
+
 /** The world's names of the launch templates a call names by id. */
 async function launchTemplateNames(p: Record<string, unknown>): Promise<Record<string, string>> {
   const templateIds = ids(p.LaunchTemplateId).filter((id) => id.startsWith('lt-'));
@@ -203,10 +223,13 @@ export function recordFunctionCalls(): void {
     const action = command.constructor.name.replace(/Command$/, '');
     const input = ((command as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>;
     // The SDK's own input of a JSON service is camelCase: the IAM data speaks PascalCase.
-    const p = Object.fromEntries(Object.entries(input).map(([key, value]) => [pascal(key), value]));
+    const given = Object.fromEntries(Object.entries(input).map(([key, value]) => [pascal(key), value]));
+    const p = await withInstanceGroup(service, given);
+    // The stack the function serves, as its environment names it (the default stack otherwise).
+    const stackName = process.env.STACK_NAME;
     const run: Run = {
       principal: `function:${name}`,
-      substitutions: {},
+      substitutions: stackName ? { StackName: stackName } : {},
       launchTemplates: await launchTemplateNames(p),
       flow: `${name}: ${currentTest()}`,
     };
