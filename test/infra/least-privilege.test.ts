@@ -33,16 +33,6 @@ const REASONS: Array<[RegExp, RegExp, string]> = [
     /^logs:/,
     'Step Functions delivers the execution logs to the log group with the role (vended log delivery).',
   ],
-  [
-    /^worker-instance$/,
-    /^ssm:/,
-    'Comes with AmazonSSMManagedInstanceCore (State Manager, inventory, patching), which no flow of this stack uses: to go when the role drops that policy.',
-  ],
-  [
-    /^worker-instance$/,
-    /^s3:/,
-    "Part of the asset's own read grant; the bootstrap reads the playbook object only.",
-  ],
 ];
 
 function reasonFor(principal: string, action: string): string | undefined {

@@ -66,3 +66,18 @@ export function stackSubstitutions(machine: string): Record<string, string> {
   }
   return substitutions;
 }
+
+/**
+ * The ARN the proof gives a role of the stack that AWS names at deploy (by its logical id, as
+ * test/support/iam/resolve.ts does), found by its description's start: a world that hands the role
+ * on (a schedule's target) hands this one.
+ */
+export function stackRoleArn(description: string): string {
+  const found = Object.entries(stackTemplate().Resources).filter(
+    ([, r]) => r.Type === 'AWS::IAM::Role' && String(r.Properties?.Description ?? '').startsWith(description),
+  );
+  if (found.length !== 1) throw new Error(`the stack has ${found.length} roles described "${description}…"`);
+  return String(
+    resolveExpression({ 'Fn::GetAtt': [found[0]?.[0] as string, 'Arn'] }, stackTemplate(), LOCAL, new Map()),
+  );
+}
