@@ -22,7 +22,9 @@ import type { Json } from './template';
 /**
  * Collects the AWS calls a test file's local runs make against moto, with the caller and what AWS
  * would know of the resources at that moment (their tags), and checks them all once the file is
- * done: each call must be allowed by the synthesized identity policies of its caller.
+ * done: each call must be allowed by the synthesized identity policies of its caller. The callers:
+ * a state machine's Tasks (from the harness), a function's code (from the clients' send, every test
+ * file: test/support/setup.ts). A call none of them makes is the test's own world.
  */
 
 interface Run {
