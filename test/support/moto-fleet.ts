@@ -19,6 +19,8 @@ import {
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 
+import { emulated } from './iam/aws-sends';
+
 /**
  * The fleet in moto that the integration tests and the benchmark start from: a launch template and
  * its Auto Scaling group, AMIs as Image Builder leaves them, and the EC2 calls moto lacks.
@@ -191,10 +193,16 @@ export function withVersionDeletes(ec2: EC2Client): { client: EC2Client; deleted
     `${templateId}:${version}`;
   const send = async (command: unknown): Promise<unknown> => {
     if (command instanceof DeleteLaunchTemplateVersionsCommand) {
+      // The caller's call, proven as if it had reached EC2; the lookups that answer it are not its.
+      await emulated.sendsInstead(new EC2Client({}), command);
       const templateId = command.input.LaunchTemplateId;
       const [{ LaunchTemplates = [] }, { LaunchTemplateVersions = [] }] = await Promise.all([
-        ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [templateId as string] })),
-        ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId })),
+        ec2.send(
+          emulated.lookup(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [templateId as string] })),
+        ),
+        ec2.send(
+          emulated.lookup(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId })),
+        ),
       ]);
       const existing = new Set(LaunchTemplateVersions.map((v) => String(v.VersionNumber)));
       const byDefault = String(LaunchTemplates[0]?.DefaultVersionNumber);

@@ -188,6 +188,15 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
     if (prefix === 'ssm' && type.name === 'document' && String(p.DocumentName ?? '').startsWith('AWS-')) {
       format = format.replace(':${Account}:', '::');
     }
+    // So have the public parameters AWS publishes under /aws/ (the stock AMI's):
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html
+    if (
+      prefix === 'ssm' &&
+      type.name === 'parameter' &&
+      list(p.Name ?? p.Names).every((n) => n.startsWith('/aws/'))
+    ) {
+      format = format.replace(':${Account}:', '::');
+    }
     const arns = fill(format, p, env);
     if (!arns) {
       if (type.required)
