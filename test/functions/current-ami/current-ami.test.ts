@@ -1,11 +1,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
 import { STOCK_AMI_PARAMETER } from '../../../infra/names';
-import { emulated } from '../../support/iam/aws-sends';
 import { type Moto, startMoto } from '../../support/moto';
+import { answerStockAmiParameter } from '../../support/public-parameters';
 
 let moto: Moto;
 let ssm: SSMClient;
@@ -18,7 +18,6 @@ const context = { awsRequestId: 'r', functionName: 'current-ami' } as Context;
 const STOCK = STOCK_AMI_PARAMETER;
 /** The stock AMI the public parameter names in this region, or none (it is missing). */
 let stockAmi: string | undefined;
-const motoSend = SSMClient.prototype.send;
 const CURRENT = '/external-worker/prod/current-ami';
 
 beforeAll(async () => {
@@ -47,20 +46,8 @@ afterEach(() => jest.restoreAllMocks());
 beforeEach(async () => {
   await moto.reset();
   responses.length = 0;
-  // moto refuses names under /aws/: the public parameter is answered here, as SSM would, and the
-  // function's read of it proven as if it had gone out.
   stockAmi = 'ami-0000000000000aaaa';
-  jest.spyOn(SSMClient.prototype, 'send').mockImplementation(async function (
-    this: SSMClient,
-    command: unknown,
-  ) {
-    if (command instanceof GetParameterCommand && command.input.Name === STOCK) {
-      await emulated.sendsInstead(this, command);
-      if (!stockAmi) throw new ParameterNotFound({ message: `${STOCK} not found`, $metadata: {} });
-      return { Parameter: { Name: STOCK, Value: stockAmi, Type: 'String' } };
-    }
-    return (motoSend as (c: unknown) => Promise<unknown>).call(this, command);
-  } as never);
+  answerStockAmiParameter(() => stockAmi);
 });
 
 async function handler() {
