@@ -147,7 +147,7 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
   const byType = new Map(details.resourceTypes.map((type) => [type.name, type]));
   const add = async (typeName: string, arns: string[], idsForTags: string[]) => {
     const type = await iamResourceTypeDetails(prefix, typeName);
-    const allowed = new Set([...(byType.get(typeName)?.conditionKeys ?? []), ...type.conditionKeys]);
+    const allowed = new Set([...(byType.get(typeName)?.conditionKeys ?? []), ...(type.conditionKeys ?? [])]);
     // An ARN left without the account its format has is a resource AWS owns (a shared document).
     const ownedByAws = type.arn.includes(':${Account}:');
     arns.forEach((arn, index) => {
