@@ -111,6 +111,7 @@ export class Lifecycle extends Construct {
             resourceName: fleet.launchTemplate.ref,
           }),
           roleArn: fleet.role.roleArn,
+          stackTag: { key: STACK_TAG, value: this.config.stackName },
         }),
         launchMetrics: {
           grants: [

@@ -190,7 +190,12 @@ export class ImageRollout extends Construct {
         ],
       },
       versionThisLaunchTemplate: { grants: [{ resources: [templateArn] }] },
-      refreshThisGroup: groupUpdateScope({ groupArn, templateArn, roleArn: fleet.role.roleArn }),
+      refreshThisGroup: groupUpdateScope({
+        groupArn,
+        templateArn,
+        roleArn: fleet.role.roleArn,
+        stackTag: { key: STACK_TAG, value: config.stackName },
+      }),
       readRolloutAlarms: {
         grants: [
           {
@@ -239,6 +244,10 @@ export class ImageRollout extends Construct {
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         'AMIs tagged with this stack only (condition), rollout tags only.',
       ],
+      ...['instance', 'volume'].map((resource): [string, string] => [
+        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:${resource}/*`,
+        "Tags only what RunInstances launches from this stack's template (conditions), as Auto Scaling requires.",
+      ]),
       [
         `Resource::arn:${stack.partition}:ec2:${region}::snapshot/*`,
         "Snapshot ids are known only once an AMI exists: the stack's own four tags only, and never a snapshot tagged for another stack (conditions).",

@@ -20,8 +20,11 @@ export interface WorkerWorld {
 export interface WorkerCall {
   /** Which part of the worker makes the call, and when. */
   caller: string;
+  /** `<service>:<Action>` as IAM names it. */
   action: string;
   resource: string;
+  /** The API parameters the call names its resources by, for an evaluation to form their ARNs. */
+  parameters: Record<string, string>;
 }
 
 /** Calls whose resource is `*` for IAM: the action has no resource-level permissions. */
@@ -64,40 +67,72 @@ export const ECR_PULL_ACTIONS = [
   'ecr:BatchGetImage',
 ] as const;
 
-/** What the boot (first boot on a stock AMI, every boot, log shipping) and the retire paths call. */
-export function workerCalls(w: WorkerWorld): WorkerCall[] {
-  const logGroup = `arn:${w.partition}:logs:${w.region}:${w.account}:log-group:${w.logGroupName}`;
-  return [
-    ...SSM_AGENT_ACTIONS.map((action) => ({
-      caller: 'amazon-ssm-agent (launch check, drain, Session Manager)',
+/** ECR pulls of a build step's image, granted only with buildsUseInstanceRole. */
+export function ecrPullCalls(w: Pick<WorkerWorld, 'partition' | 'region' | 'account'>): WorkerCall[] {
+  const repository = 'builds';
+  return ECR_PULL_ACTIONS.map(
+    (action): WorkerCall => ({
+      caller: 'build steps: image pulls from the account ECR',
       action,
       resource:
-        action === 'ssm:UpdateInstanceInformation'
-          ? `arn:${w.partition}:ec2:${w.region}:${w.account}:instance/${w.instanceId}`
-          : ANY,
-    })),
+        action === 'ecr:GetAuthorizationToken'
+          ? ANY
+          : `arn:${w.partition}:ecr:${w.region}:${w.account}:repository/${repository}`,
+      parameters: action === 'ecr:GetAuthorizationToken' ? {} : { RepositoryName: repository },
+    }),
+  );
+}
+
+/**
+ * What the boot (first boot on a stock AMI, every boot, log shipping), the builds (when they may
+ * use the role) and the retire paths call: the one list the role is derived from and proven against.
+ */
+export function workerCalls(w: WorkerWorld, options: { buildsUseInstanceRole?: boolean } = {}): WorkerCall[] {
+  const logGroup = `arn:${w.partition}:logs:${w.region}:${w.account}:log-group:${w.logGroupName}`;
+  const stream = `${w.instanceId}/user-data.log`;
+  return [
+    ...SSM_AGENT_ACTIONS.map(
+      (action): WorkerCall => ({
+        caller: 'amazon-ssm-agent (launch check, drain, Session Manager)',
+        action,
+        resource:
+          action === 'ssm:UpdateInstanceInformation'
+            ? `arn:${w.partition}:ec2:${w.region}:${w.account}:instance/${w.instanceId}`
+            : ANY,
+        parameters: /^(ssm:UpdateInstanceInformation|ssmmessages:Create)/.test(action)
+          ? { InstanceId: w.instanceId }
+          : {},
+      }),
+    ),
     {
       caller: 'bootstrap.sh on a stock AMI: aws s3 cp of the playbook',
       action: 's3:GetObject',
       resource: `arn:${w.partition}:s3:::${w.playbookBucket}/${w.playbookKey}`,
+      parameters: { BucketName: w.playbookBucket, ObjectName: w.playbookKey },
     },
     {
       caller: 'external-worker-boot: aws ssm get-parameter --with-decryption of the worker key',
       action: 'ssm:GetParameter',
       resource: `arn:${w.partition}:ssm:${w.region}:${w.account}:parameter${w.workerKeyParameter}`,
+      parameters: { Name: w.workerKeyParameter },
     },
     {
       caller: 'fluentd: does the log group exist',
       action: 'logs:DescribeLogGroups',
       resource: ANY,
+      parameters: {},
     },
-    ...(['logs:DescribeLogStreams', 'logs:CreateLogStream', 'logs:PutLogEvents'] as const).map((action) => ({
-      caller: 'fluentd: one stream per instance and file',
-      action,
-      resource:
-        action === 'logs:DescribeLogStreams'
-          ? logGroup
-          : `${logGroup}:log-stream:${w.instanceId}/user-data.log`,
-    })),
+    ...(['logs:DescribeLogStreams', 'logs:CreateLogStream', 'logs:PutLogEvents'] as const).map(
+      (action): WorkerCall => ({
+        caller: 'fluentd: one stream per instance and file',
+        action,
+        resource: action === 'logs:DescribeLogStreams' ? logGroup : `${logGroup}:log-stream:${stream}`,
+        parameters:
+          action === 'logs:DescribeLogStreams'
+            ? { LogGroupName: w.logGroupName }
+            : { LogGroupName: w.logGroupName, LogStreamName: stream },
+      }),
+    ),
+    ...(options.buildsUseInstanceRole ? ecrPullCalls(w) : []),
   ];
 }

@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { type Definition, taskCalls } from './asl';
@@ -69,10 +70,16 @@ export function notificationScope(notifications: { topic: { topicArn: string }; 
 
 /**
  * Pointing the group at a launch template version: Auto Scaling checks that the caller may itself
- * launch from that template (only it) and pass the workers' role.
+ * launch from that template (only it), pass the workers' role, and tag what the template tags at
+ * launch (its instances and volumes, with the stack's tag).
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html
  */
-export function groupUpdateScope(group: { groupArn: string; templateArn: string; roleArn: string }): Scope {
+export function groupUpdateScope(group: {
+  groupArn: string;
+  templateArn: string;
+  roleArn: string;
+  stackTag: { key: string; value: string };
+}): Scope {
   return {
     grants: [{ resources: [group.groupArn] }],
     implied: (grantee) => {
@@ -93,6 +100,22 @@ export function groupUpdateScope(group: { groupArn: string; templateArn: string;
           actions: ['iam:PassRole'],
           resources: [group.roleArn],
           conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+        }),
+      );
+      const stack = Stack.of(grantee.grantPrincipal as unknown as iam.Role);
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'TagWhatThisTemplateLaunches',
+          actions: ['ec2:CreateTags'],
+          resources: ['instance', 'volume'].map((resource) =>
+            stack.formatArn({ service: 'ec2', resource, resourceName: '*' }),
+          ),
+          conditions: {
+            StringEquals: {
+              'ec2:CreateAction': 'RunInstances',
+              [`aws:RequestTag/${group.stackTag.key}`]: group.stackTag.value,
+            },
+          },
         }),
       );
     },

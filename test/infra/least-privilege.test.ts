@@ -4,9 +4,9 @@ import { parseConfig } from '../../infra/config';
 import { principals } from '../support/iam/principals';
 import { LOCAL } from '../support/iam/resolve';
 import { synthesizedTemplate } from '../support/iam/template';
+import { workerAwsCalls } from '../support/iam/worker';
 import { featureFlags } from '../support/stack';
 import { covers, functionUses, stateMachineUses, type Uses } from './least-privilege';
-import { workerCalls } from './worker-calls';
 
 const DOC = path.join(__dirname, '..', '..', 'docs', 'iam.md');
 
@@ -33,16 +33,6 @@ const REASONS: Array<[RegExp, RegExp, string]> = [
     /^logs:/,
     'Step Functions delivers the execution logs to the log group with the role (vended log delivery).',
   ],
-  [
-    /^worker-instance$/,
-    /^ssm:/,
-    'Comes with AmazonSSMManagedInstanceCore (State Manager, inventory, patching), which no flow of this stack uses: to go when the role drops that policy.',
-  ],
-  [
-    /^worker-instance$/,
-    /^s3:/,
-    "Part of the asset's own read grant; the bootstrap reads the playbook object only.",
-  ],
 ];
 
 function reasonFor(principal: string, action: string): string | undefined {
@@ -54,7 +44,7 @@ function usesOf(name: string, config: ReturnType<typeof parseConfig>): Uses | un
   if (name.startsWith('function:')) return functionUses(name.slice('function:'.length));
   if (name === 'worker-instance') {
     const uses: Uses = new Map();
-    for (const call of workerCalls(config, 'assets', 'playbook.zip')) {
+    for (const call of workerAwsCalls(config, LOCAL, 'assets', 'playbook.zip')) {
       const action = `${call.service}:${call.action}`;
       if (!uses.has(action)) uses.set(action, new Set());
       uses.get(action)?.add(call.flow);

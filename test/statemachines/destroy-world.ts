@@ -14,6 +14,7 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParametersByPathCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { aslStringList } from '../../infra/destroy';
 import { createGroup } from '../support/moto-fleet';
+import { stackRoleArn } from '../support/stack-names';
 
 /**
  * A stack `ew-test` in moto as the destroy workflow finds it: a group of two workers, a kept
@@ -25,7 +26,7 @@ export const STACK = 'ew-test';
 export const OTHER = 'ew-other';
 export const GROUP = `${STACK}-workers`;
 export const SCHEDULE = `${STACK}-version-check`;
-export const RULE = `${STACK}-image-available`;
+export const RULE = `${STACK}-image-state-change`;
 export const RUNTIME_PARAMETERS = [`/ew/test/current-ami`, `/ew/test/version-state`];
 export const WORKER_KEY = '/ew/test/worker-key';
 export const IMAGE_BUILDER_ARN = `arn:aws:imagebuilder:eu-west-1:123456789012:image/${STACK}-worker/1.0.0/1`;
@@ -95,7 +96,7 @@ export async function buildWorld(): Promise<World> {
       FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {
         Arn: 'arn:aws:lambda:eu-west-1:123456789012:function:version-check',
-        RoleArn: `arn:aws:iam::123456789012:role/${STACK}-scheduler`,
+        RoleArn: stackRoleArn('Invokes the version check of'),
       },
     }),
   );

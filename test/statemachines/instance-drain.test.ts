@@ -29,9 +29,10 @@ import {
 import { type Moto, startMoto } from '../support/moto';
 import { createGroup } from '../support/moto-fleet';
 import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
+import { STACK, stackSubstitutions } from '../support/stack-names';
 
 const EVENT_TIME = '2026-01-10T18:30:00.000Z';
-const HOOK = 'test-terminate';
+const HOOK = stackSubstitutions('instance-drain').TerminateHookName as string;
 const RETIRE = '/usr/local/sbin/external-worker-retire';
 
 let moto: Moto;
@@ -48,10 +49,10 @@ afterEach(() => world?.restore());
 /** A worker in moto with its open terminate action, an agent online, and the event of `kind`. */
 async function draining(instance: FakeInstance, kind: LifecycleEventName = 'terminate') {
   groupCount += 1;
-  const groupName = `drain-${groupCount}`;
+  const groupName = STACK.groupName;
   const {
     instanceIds: [id],
-  } = await createGroup({ groupName, desired: 1, tags: { 'external-worker:stack': 'test' } });
+  } = await createGroup({ groupName, desired: 1, tags: STACK.tags });
   const instanceId = id as string;
   world = lifecycleWorld();
   const token = `token-${groupCount}`;
@@ -63,12 +64,7 @@ async function draining(instance: FakeInstance, kind: LifecycleEventName = 'term
   const event = lifecycleEvent(kind, { groupName, hookName: HOOK, instanceId, token, time: EVENT_TIME });
   const run = (substitutions: Record<string, string> = {}) =>
     runLifecycle('instance-drain', event, {
-      substitutions: {
-        GroupName: groupName,
-        TerminateHookName: HOOK,
-        DrainTimeoutSeconds: '1800',
-        ...substitutions,
-      },
+      substitutions: { DrainTimeoutSeconds: '1800', ...substitutions },
       clock: steppingClock(EVENT_TIME, 10),
     });
   return { groupName, instanceId, token, agent, run };

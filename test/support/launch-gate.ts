@@ -9,9 +9,10 @@ import {
   steppingClock,
 } from './lifecycle-run';
 import { createGroup } from './moto-fleet';
+import { STACK, stackSubstitutions } from './stack-names';
 
 export const LAUNCH_EVENT_TIME = '2026-01-10T08:00:00.000Z';
-export const LAUNCH_HOOK = 'test-launch';
+export const LAUNCH_HOOK = stackSubstitutions('instance-launch').LaunchHookName as string;
 let groupCount = 0;
 
 /** An AMI tagged with the stack, as the image pipeline leaves it. */
@@ -21,7 +22,7 @@ export async function stackAmi(name: string, tags: Record<string, string> = {}):
   await ec2.send(
     new CreateTagsCommand({
       Resources: [ImageId as string],
-      Tags: Object.entries({ 'external-worker:stack': 'test', ...tags }).map(([Key, Value]) => ({
+      Tags: Object.entries({ ...STACK.tags, ...tags }).map(([Key, Value]) => ({
         Key,
         Value,
       })),
@@ -30,10 +31,10 @@ export async function stackAmi(name: string, tags: Record<string, string> = {}):
   return ImageId as string;
 }
 
-/** A new group in moto with one instance, its open launch action, and the event that announces it. */
+/** The stack's group in moto with one instance, its open launch action, and the event that announces it. */
 export async function openLaunchGate(tags: Record<string, string> = {}) {
   groupCount += 1;
-  const groupName = `launch-${groupCount}`;
+  const groupName = STACK.groupName;
   // An AMI of its own, as a rollout leaves it: the storm guard counts failed boots on it.
   const imageId = await stackAmi(`launch-${groupCount}`);
   const group = await createGroup({
@@ -41,7 +42,7 @@ export async function openLaunchGate(tags: Record<string, string> = {}) {
     desired: 1,
     imageId,
     version: '1',
-    tags: { 'external-worker:stack': 'test', ...tags },
+    tags: { ...STACK.tags, ...tags },
   });
   const instanceId = group.instanceIds[0] as string;
   const world = lifecycleWorld();
@@ -56,13 +57,7 @@ export async function openLaunchGate(tags: Record<string, string> = {}) {
   });
   const run = (substitutions: Record<string, string> = {}) =>
     runLifecycle('instance-launch', event, {
-      substitutions: {
-        GroupName: groupName,
-        LaunchHookName: LAUNCH_HOOK,
-        BootTimeoutSeconds: '900',
-        LaunchTemplateId: group.launchTemplateId,
-        ...substitutions,
-      },
+      substitutions: { LaunchTemplateId: group.launchTemplateId, ...substitutions },
       clock: steppingClock(LAUNCH_EVENT_TIME, 10),
     });
   return {

@@ -29,14 +29,12 @@ import {
   forward,
   forwardToMoto,
 } from './lifecycle-fakes';
+import { STACK, stackSubstitutions } from './stack-names';
 
 export const DEADLINE_ARN = 'arn:aws:lambda:eu-west-1:123456789012:function:lifecycle-deadline';
-export const TOPIC_ARN = 'arn:aws:sns:eu-west-1:123456789012:notifications';
-const LAUNCH_DEFAULTS = {
-  LaunchTemplateId: 'lt-0000000000000000a',
-  StackName: 'test',
-  BootFailureLimit: '3',
-};
+export const TOPIC_ARN = STACK.topicArn;
+/** What AWS names at deploy, which the world gives: the storm guard acts on the group's template. */
+const LAUNCH_DEFAULTS = { LaunchTemplateId: 'lt-0000000000000000a' };
 
 /** Everything a lifecycle state machine talks to: moto for EC2 and Auto Scaling where it can, fakes elsewhere. */
 export interface LifecycleWorld {
@@ -151,8 +149,8 @@ export async function runLifecycle(
   const launch = name === 'instance-launch' ? LAUNCH_DEFAULTS : {};
   return runStateMachine(name, event, {
     substitutions: {
+      ...stackSubstitutions(name),
       DeadlineFunctionArn: DEADLINE_ARN,
-      TopicArn: TOPIC_ARN,
       ...launch,
       ...options.substitutions,
     },

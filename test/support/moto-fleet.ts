@@ -1,6 +1,7 @@
 import {
   AutoScalingClient,
   CreateAutoScalingGroupCommand,
+  DeleteAutoScalingGroupCommand,
   DescribeAutoScalingGroupsCommand,
 } from '@aws-sdk/client-auto-scaling';
 import {
@@ -9,6 +10,7 @@ import {
   CreateSnapshotCommand,
   CreateTagsCommand,
   CreateVolumeCommand,
+  DeleteLaunchTemplateCommand,
   DeleteLaunchTemplateVersionsCommand,
   DescribeImagesCommand,
   DescribeLaunchTemplatesCommand,
@@ -16,6 +18,8 @@ import {
   EC2Client,
   RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
+
+import { emulated } from './iam/aws-sends';
 
 /**
  * The fleet in moto that the integration tests and the benchmark start from: a launch template and
@@ -49,15 +53,36 @@ export interface Group {
 
 const asTags = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 
-/** A launch template and a group on it, with its instances running. */
+/**
+ * A launch template and a group on it, with its instances running. A group or template of the same
+ * name that an earlier test left goes first: every test's world is the stack's, under its names.
+ */
 export async function createGroup(spec: GroupSpec): Promise<Group> {
   const ec2 = new EC2Client({});
   const autoscaling = new AutoScalingClient({});
   const { groupName, desired = 0, tags = {}, templateTags = {} } = spec;
+  const templateName = spec.templateName ?? `${groupName}-lt`;
   const [instanceType = 't3.micro', ...otherTypes] = spec.instanceTypes ?? [];
+  const { AutoScalingGroups: existing = [] } = await autoscaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+  );
+  if (existing.length) {
+    await autoscaling.send(
+      new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: groupName, ForceDelete: true }),
+    );
+  }
+  // moto deletes a launch template by id only.
+  const { LaunchTemplates: templates = [] } = await ec2.send(
+    new DescribeLaunchTemplatesCommand({
+      Filters: [{ Name: 'launch-template-name', Values: [templateName] }],
+    }),
+  );
+  for (const { LaunchTemplateId } of templates) {
+    await ec2.send(new DeleteLaunchTemplateCommand({ LaunchTemplateId }));
+  }
   const { LaunchTemplate } = await ec2.send(
     new CreateLaunchTemplateCommand({
-      LaunchTemplateName: spec.templateName ?? `${groupName}-lt`,
+      LaunchTemplateName: templateName,
       LaunchTemplateData: {
         ImageId: spec.imageId ?? 'ami-12c6146b',
         InstanceType: instanceType as _InstanceType,
@@ -168,10 +193,16 @@ export function withVersionDeletes(ec2: EC2Client): { client: EC2Client; deleted
     `${templateId}:${version}`;
   const send = async (command: unknown): Promise<unknown> => {
     if (command instanceof DeleteLaunchTemplateVersionsCommand) {
+      // The caller's call, proven as if it had reached EC2; the lookups that answer it are not its.
+      await emulated.sendsInstead(new EC2Client({}), command);
       const templateId = command.input.LaunchTemplateId;
       const [{ LaunchTemplates = [] }, { LaunchTemplateVersions = [] }] = await Promise.all([
-        ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [templateId as string] })),
-        ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId })),
+        ec2.send(
+          emulated.lookup(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [templateId as string] })),
+        ),
+        ec2.send(
+          emulated.lookup(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId })),
+        ),
       ]);
       const existing = new Set(LaunchTemplateVersions.map((v) => String(v.VersionNumber)));
       const byDefault = String(LaunchTemplates[0]?.DefaultVersionNumber);

@@ -1,3 +1,4 @@
+import { recordFunctionCalls } from './iam/recorder';
 import { output, outputMatchers, routePowertoolsOutput } from './output';
 
 /**
@@ -15,3 +16,5 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 routePowertoolsOutput(console);
 expect.extend(outputMatchers);
 beforeEach(() => output.clear());
+// Every call a function's code sends to moto is checked against the function's synthesized role.
+recordFunctionCalls();

@@ -38,7 +38,7 @@ beforeAll(async () => {
     LAUNCH_TEMPLATE_ID: launchTemplateId,
     GROUP_NAME: 'ew-handler-workers',
     AMI_RETENTION: '1',
-    CURRENT_AMI_PARAMETER: '/ew/h/current-ami',
+    CURRENT_AMI_PARAMETER: '/ew/handler/current-ami',
   });
   handler = (await import('../../../functions/ami-retention/handler')).handler as LambdaHandler;
 });

@@ -17,9 +17,10 @@ import { applyRetention } from '../../../functions/ami-retention/retention';
 import { deregisterWithSnapshots } from '../../support/deregister-with-snapshots';
 import { type Moto, startMoto } from '../../support/moto';
 import { type Built, buildImage, remainingImages } from '../../support/moto-fleet';
+import { STACK as STACK_NAMES } from '../../support/stack-names';
 
-const STACK = 'ew-moto';
-const CURRENT = '/ew/moto/current-ami';
+const STACK = STACK_NAMES.name;
+const CURRENT = STACK_NAMES.parameters.currentAmi;
 const OURS = 220;
 const THEIRS = 20;
 /** Hundreds of moto calls: sized by that work, with no deadline a loaded machine could miss. */
@@ -171,7 +172,9 @@ test(
 test(
   'snapshots a deregistration left behind are swept by the next run, those of kept AMIs never',
   async () => {
-    const stack = 'ew-sweep';
+    // The stack's AMIs alone in moto, the first test's gone.
+    await moto.reset();
+    const stack = STACK;
     const built: Built[] = [];
     for (let n = 0; n < 4; n += 1) {
       if (n === 2) await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -189,7 +192,7 @@ test(
         launchTemplateId: 'lt-0000000000000000f',
         groupName: `${stack}-workers`,
         keep: 2,
-        currentAmiParameter: '/ew/sweep/current-ami',
+        currentAmiParameter: CURRENT,
         dryRun: false,
         protectAmis: [],
       };

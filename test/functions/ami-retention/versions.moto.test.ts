@@ -21,6 +21,7 @@ import { applyRetention, type RetentionClients } from '../../../functions/ami-re
 import { deregisterWithSnapshots } from '../../support/deregister-with-snapshots';
 import { type Moto, startMoto } from '../../support/moto';
 import { type Built, buildImage, remainingImages, withVersionDeletes } from '../../support/moto-fleet';
+import { STACK } from '../../support/stack-names';
 
 let moto: Moto;
 let ec2: EC2Client;
@@ -59,7 +60,10 @@ interface Fleet {
  * What `rollouts` rollouts leave: version 1 made by CloudFormation with the first AMI, then per
  * rollout a version with the next AMI, the group moved to it and the version made the default.
  */
-async function rolledOut(stack: string, rollouts: number): Promise<Fleet> {
+async function rolledOut(rollouts: number): Promise<Fleet> {
+  // Each test's fleet is the stack's, alone in moto.
+  await moto.reset();
+  const stack = STACK.name;
   const amis: Built[] = [];
   for (let n = 0; n < rollouts; n += 1) {
     // moto dates AMIs to the second: the last three are built in a later second than the rest.
@@ -131,7 +135,7 @@ const settings = (fleet: Fleet, keep: number, dryRun: boolean) => ({
   launchTemplateId: fleet.templateId,
   groupName: `${fleet.stack}-workers`,
   keep,
-  currentAmiParameter: `/${fleet.stack}/current-ami`,
+  currentAmiParameter: STACK.parameters.currentAmi,
   dryRun,
   protectAmis: [],
 });
@@ -145,7 +149,7 @@ async function versionsLeft(fleet: Fleet): Promise<number[]> {
 
 describe('launch template versions after ten rollouts', () => {
   test('old versions go with their AMIs and snapshots; the default, the newest and an instance’s stay', async () => {
-    const fleet = await rolledOut('ew-ten', 10);
+    const fleet = await rolledOut(10);
     const ami = (version: number) => (fleet.amis[version - 1] as Built).id;
     // A worker launched before the third rollout still runs (version 2).
     await launch(fleet, '2');
@@ -191,7 +195,7 @@ describe('launch template versions after ten rollouts', () => {
   });
 
   test('the group’s, the default, a stopped instance’s version stay whatever their age; a terminated one’s goes', async () => {
-    const fleet = await rolledOut('ew-old', 10);
+    const fleet = await rolledOut(10);
     const ami = (version: number) => (fleet.amis[version - 1] as Built).id;
     // Version 10 is being rolled out: the group and the default are still on older versions.
     await rollTo(fleet.stack, fleet.templateId, '6');

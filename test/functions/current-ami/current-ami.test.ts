@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
+import { STOCK_AMI_PARAMETER } from '../../../infra/names';
 import { type Moto, startMoto } from '../../support/moto';
+import { answerStockAmiParameter } from '../../support/public-parameters';
 
 let moto: Moto;
 let ssm: SSMClient;
@@ -13,7 +15,9 @@ let responses: Array<Record<string, unknown>>;
 let responseUrl: string;
 
 const context = { awsRequestId: 'r', functionName: 'current-ami' } as Context;
-const STOCK = '/test/stock/debian-12';
+const STOCK = STOCK_AMI_PARAMETER;
+/** The stock AMI the public parameter names in this region, or none (it is missing). */
+let stockAmi: string | undefined;
 const CURRENT = '/external-worker/prod/current-ami';
 
 beforeAll(async () => {
@@ -38,10 +42,12 @@ afterAll(async () => {
   server.close();
   await moto.stop();
 });
+afterEach(() => jest.restoreAllMocks());
 beforeEach(async () => {
   await moto.reset();
   responses.length = 0;
-  await ssm.send(new PutParameterCommand({ Name: STOCK, Value: 'ami-0000000000000aaaa', Type: 'String' }));
+  stockAmi = 'ami-0000000000000aaaa';
+  answerStockAmiParameter(() => stockAmi);
 });
 
 async function handler() {
@@ -127,14 +133,15 @@ describe('current-ami custom resource', () => {
   });
 
   test('a failure is reported to CloudFormation, not left to time out', async () => {
+    stockAmi = undefined;
     await (await handler())(
       request('Create', {
-        ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: '/missing' },
+        ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: STOCK },
       }),
       context,
     );
     expect(responses[0]).toMatchObject({ Status: 'FAILED' });
-    expect(String(responses[0]?.Reason)).toContain('/missing');
+    expect(String(responses[0]?.Reason)).toContain(STOCK);
   });
 
   test('a property the stack does not give is answered FAILED, naming it', async () => {

@@ -6,10 +6,15 @@ import {
 } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { resolveCurrentAmi } from '../../../functions/current-ami/resolve';
+import { STOCK_AMI_PARAMETER } from '../../../infra/names';
 import { type Moto, startMoto } from '../../support/moto';
+import { answerStockAmiParameter } from '../../support/public-parameters';
+import { STACK } from '../../support/stack-names';
 
-const CURRENT = '/ew/test/current-ami';
-const STOCK = '/ew/test/stock-ami';
+const CURRENT = STACK.parameters.currentAmi;
+const STOCK = STOCK_AMI_PARAMETER;
+/** What the stock AMI's public parameter says (none: missing). */
+let stockAmi: string | undefined;
 
 let moto: Moto;
 let ec2: EC2Client;
@@ -20,14 +25,22 @@ beforeAll(async () => {
   ssm = new SSMClient({});
 });
 afterAll(async () => moto.stop());
-beforeEach(async () => moto.reset());
+beforeEach(async () => {
+  await moto.reset();
+  stockAmi = undefined;
+  answerStockAmiParameter(() => stockAmi);
+});
+afterEach(() => jest.restoreAllMocks());
 
 async function ami(name: string): Promise<string> {
   const { ImageId } = await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
   return ImageId as string;
 }
-const put = (name: string, value: string) =>
-  ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+const put = async (name: string, value: string) => {
+  // The public parameter is AWS's: moto cannot hold it (test/support/public-parameters.ts).
+  if (name === STOCK) stockAmi = value;
+  else await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
+};
 const resolve = () => resolveCurrentAmi({ ssm, ec2 }, { current: CURRENT, stock: STOCK });
 
 describe('the AMI a deploy puts in the launch template', () => {

@@ -23,8 +23,9 @@ import { type LifecycleWorld, lifecycleWorld } from '../../support/lifecycle-run
 import { type Moto, startMoto } from '../../support/moto';
 import { createGroup } from '../../support/moto-fleet';
 import { output } from '../../support/output';
+import { STACK, stackSubstitutions } from '../../support/stack-names';
 
-const HOOK = 'spot-launch';
+const HOOK = stackSubstitutions('instance-launch').LaunchHookName as string;
 
 let moto: Moto;
 let world: LifecycleWorld;
@@ -49,13 +50,13 @@ function event(name: 'spotInterruption' | 'rebalance', instanceId: string): Spot
   return parseInput(spotEvent, raw, 'EC2 event');
 }
 
-/** Two groups in moto (ours and another), one instance each; the mocks installed over them. */
+/** Two groups in moto (the stack's and another), one instance each; the mocks installed over them. */
 async function fleet() {
   groupCount += 1;
-  const groupName = `spot-${groupCount}`;
+  const groupName = STACK.groupName;
   const {
     instanceIds: [ours],
-  } = await createGroup({ groupName, desired: 1, tags: { 'external-worker:stack': 'test' } });
+  } = await createGroup({ groupName, desired: 1, tags: STACK.tags });
   const {
     instanceIds: [theirs],
   } = await createGroup({ groupName: `other-${groupCount}`, desired: 1 });

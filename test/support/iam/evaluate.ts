@@ -1,4 +1,4 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate';
 import type { Principal } from './principals';
 import { type AwsCall, type IamRequest, iamRequests, UnformableRequest } from './requests';
 import type { Environment } from './resolve';
@@ -22,21 +22,24 @@ export async function evaluateRequest(
   if (principal.unknownManagedPolicies.length) {
     return `no copy of the managed policies ${principal.unknownManagedPolicies.join(', ')}`;
   }
-  const response = await runSimulation(
-    {
-      identityPolicies: principal.policies.map(({ name, document }) => ({ name, policy: document })),
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-      ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
-      request: {
-        action: request.action,
-        principal: principal.arn,
-        resource: { accountId: env.account, resource: request.resource },
-        contextVariables: request.context,
-      },
-    } as never,
-    {},
-  );
+  const simulation = {
+    identityPolicies: principal.policies.map(({ name, document }) => ({ name, policy: document })),
+    serviceControlPolicies: [],
+    resourceControlPolicies: [],
+    ...(request.resourcePolicy ? { resourcePolicy: request.resourcePolicy } : {}),
+    request: {
+      action: request.action,
+      principal: principal.arn,
+      resource: { accountId: env.account, resource: request.resource },
+      contextVariables: request.context,
+    },
+  };
+  // The simulator types a resource by its ARN format, whose account it needs non-empty; a document
+  // AWS shares has none (arn:<partition>:ssm:<region>::document/AWS-RunShellScript):
+  // https://docs.aws.amazon.com/systems-manager/latest/userguide/security_iam_id-based-policy-examples.html
+  // Its context keys were already chosen from its resource type (requests.ts): evaluate it as is.
+  if (request.awsOwned) return runUnsafeSimulation(simulation as never, {});
+  const response = await runSimulation(simulation as never, {});
   if (response.resultType === 'error') return `simulation error: ${JSON.stringify(response.errors)}`;
   return response.overallResult;
 }

@@ -39,12 +39,10 @@ export function impliedRequests(template: CfnTemplate, bindings: Map<string, str
     // Publishing to an encrypted topic: the publisher needs kms:GenerateDataKey* and kms:Decrypt on
     // the topic's key. https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#sns-what-permissions-for-sse
     if (call.service === 'sns' && /^publish$/i.test(call.action)) {
-      for (const [, topic] of resourcesOfType(template, 'AWS::SNS::Topic')) {
+      for (const [topicId, topic] of resourcesOfType(template, 'AWS::SNS::Topic')) {
         const props = topic.Properties ?? {};
-        if (
-          resolve(props.TopicName as Json) === String(p.TopicArn).split(':').pop() &&
-          props.KmsMasterKeyId
-        ) {
+        // The topic's ARN as the run knows it (bound), or as the template names it.
+        if (resolve({ Ref: topicId }) === p.TopicArn && props.KmsMasterKeyId) {
           const key = String(resolve(props.KmsMasterKeyId));
           // KMS evaluates the key policy as well: identity policies count only where it lets them.
           // https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
@@ -58,6 +56,19 @@ export function impliedRequests(template: CfnTemplate, bindings: Map<string, str
               ...(keyPolicy ? { resourcePolicy: keyPolicy } : {}),
             });
           }
+        }
+      }
+    }
+
+    // Sending to a queue encrypted with a KMS key: the producer needs kms:GenerateDataKey and
+    // kms:Decrypt on it. A queue with SQS-managed encryption (the stack's dead-letter queues) needs none.
+    // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#send-to-encrypted-queue
+    if (call.service === 'sqs' && /^sendMessage(Batch)?$/i.test(call.action)) {
+      for (const [queueId, queue] of resourcesOfType(template, 'AWS::SQS::Queue')) {
+        const key = queue.Properties?.KmsMasterKeyId;
+        if (!key || resolve({ Ref: queueId }) !== p.QueueUrl) continue;
+        for (const action of ['kms:GenerateDataKey', 'kms:Decrypt']) {
+          requests.push({ action, resource: String(resolve(key)), context: {} });
         }
       }
     }

@@ -1,25 +1,38 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
   AutoScalingClient,
+  DescribeAutoScalingInstancesCommand,
+  type DescribeAutoScalingInstancesCommandOutput,
   DescribeTagsCommand as DescribeGroupTagsCommand,
+  type DescribeTagsCommandOutput as DescribeGroupTagsCommandOutput,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { describeDenials, evaluateCall, type Verdict } from './evaluate';
-import { impliedRequests } from './implied';
-import { principal, principals } from './principals';
+import {
+  DescribeLaunchTemplatesCommand,
+  type DescribeLaunchTemplatesCommandOutput,
+  DescribeTagsCommand,
+  type DescribeTagsCommandOutput,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
+import { aroundEverySend, sendUnrecorded } from './aws-sends';
+import type { Verdict } from './evaluate';
 import type { AwsCall } from './requests';
-import { LOCAL } from './resolve';
-import { type Json, synthesizedTemplate } from './template';
+import type { Json } from './template';
 
 /**
  * Collects the AWS calls a test file's local runs make against moto, with the caller and what AWS
  * would know of the resources at that moment (their tags), and checks them all once the file is
- * done: each call must be allowed by the synthesized identity policies of its caller.
+ * done: each call must be allowed by the synthesized identity policies of its caller. The callers:
+ * a state machine's Tasks (from the harness), a function's code (from the clients' send, every test
+ * file: test/support/setup.ts). A call none of them makes is the test's own world.
  */
 
 interface Run {
   principal: string;
   /** A state machine's placeholder values in this run: they bind the template's expressions. */
   substitutions: Record<string, string>;
+  /** Launch templates of the world by name: the template's launch template is the one of its name. */
+  launchTemplates?: Record<string, string>;
   flow: string;
 }
 
@@ -27,13 +40,13 @@ const runs = new WeakMap<object, Run>();
 const recorded: Array<{ run: Run; call: AwsCall }> = [];
 
 /**
- * Only runs against moto are proven (a mocked client's resources are not AWS's), and only when
- * IAM_PROOF=strict: the test worlds do not all use the stack's own names yet (a group named per
- * test is not the group the role names), which the proof rightly denies.
+ * Runs against moto are proven: their resources, names and tags are those of the stack's world. A
+ * run with no moto at all (mocked clients only, for an error path) names resources no AWS holds.
  */
-const againstMoto = () => Boolean(process.env.AWS_ENDPOINT_URL) && process.env.IAM_PROOF === 'strict';
+const againstMoto = () => Boolean(process.env.AWS_ENDPOINT_URL);
 
 function currentTest(): string {
+  if (typeof expect === 'undefined') return 'outside jest';
   const state = (expect as unknown as { getState?: () => { currentTestName?: string } }).getState?.();
   return state?.currentTestName ?? 'setup';
 }
@@ -60,24 +73,52 @@ function addTag(tags: Record<string, Record<string, string>>, id?: string, key?:
   tags[id] = { ...tags[id], [key]: value ?? '' };
 }
 
-async function resourceTags(service: string, p: Record<string, unknown>) {
-  const tags: Record<string, Record<string, string>> = {};
-  if (service === 'ec2') {
-    const resources = [p.InstanceId, p.InstanceIds, p.ImageId, p.SnapshotId, p.Resources, p.LaunchTemplateId]
-      .flatMap(ids)
-      .filter((id) => /^(i|ami|snap|vol|lt)-/.test(id));
-    if (resources.length) {
-      const { Tags = [] } = await new EC2Client({}).send(
-        new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: resources }] }),
-      );
-      for (const tag of Tags) addTag(tags, tag.ResourceId, tag.Key, tag.Value);
-    }
+/** A lookup's answer, or nothing when it fails or a mocked client leaves it unanswered. */
+async function answerOrNothing<T extends object>(lookup: () => Promise<T>): Promise<Partial<T>> {
+  try {
+    return (await lookup()) ?? {};
+  } catch {
+    return {};
   }
-  if (service === 'autoscaling' && typeof p.AutoScalingGroupName === 'string') {
-    const { Tags = [] } = await new AutoScalingClient({}).send(
-      new DescribeGroupTagsCommand({
-        Filters: [{ Name: 'auto-scaling-group', Values: [p.AutoScalingGroupName] }],
-      }),
+}
+
+/**
+ * The tags AWS would evaluate of the resources a call names, whichever service the call is of. A
+ * lookup that fails (or a mocked client that does not answer it) leaves the resource untagged: a tag
+ * condition then denies, as it should.
+ */
+async function resourceTags(p: Record<string, unknown>) {
+  const tags: Record<string, Record<string, string>> = {};
+  const resources = [
+    p.InstanceId,
+    p.InstanceIds,
+    p.ImageId,
+    p.ImageIds,
+    p.SnapshotId,
+    p.SnapshotIds,
+    p.Resources,
+    p.LaunchTemplateId,
+  ]
+    .flatMap(ids)
+    .filter((id) => /^(i|ami|snap|vol|lt)-/.test(id));
+  if (resources.length) {
+    const { Tags = [] } = await answerOrNothing(() =>
+      sendUnrecorded<DescribeTagsCommandOutput>(
+        new EC2Client({}),
+        new DescribeTagsCommand({ Filters: [{ Name: 'resource-id', Values: resources }] }),
+      ),
+    );
+    for (const tag of Tags) addTag(tags, tag.ResourceId, tag.Key, tag.Value);
+  }
+  const group = p.AutoScalingGroupName;
+  if (typeof group === 'string') {
+    const { Tags = [] } = await answerOrNothing(() =>
+      sendUnrecorded<DescribeGroupTagsCommandOutput>(
+        new AutoScalingClient({}),
+        new DescribeGroupTagsCommand({
+          Filters: [{ Name: 'auto-scaling-group', Values: [group] }],
+        }),
+      ),
     );
     for (const tag of Tags) addTag(tags, tag.ResourceId, tag.Key, tag.Value);
   }
@@ -94,7 +135,7 @@ export async function recordSdkCall(calls: object, service: string, action: stri
     service,
     action,
     parameters: p,
-    resourceTags: await resourceTags(service, p).catch(() => ({})),
+    resourceTags: await resourceTags(p),
     flow: run.flow,
   };
   recorded.push({ run, call });
@@ -116,7 +157,106 @@ export function recordLambdaInvoke(calls: object, functionArn: string) {
   });
 }
 
+const FUNCTIONS = `${path.join(__dirname, '..', '..', '..', 'functions')}${path.sep}`;
+
+/**
+ * The function (its folder under functions/) whose code makes the call being sent, from the call's
+ * stack: the handler's own modules, not functions/lib, name it. A call the test itself makes (its
+ * world) has none.
+ */
+function callingFunction(): string | undefined {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  for (const [, file = ''] of stack.matchAll(/(\/[^\s():]+\.[cm]?[jt]s):\d+:\d+/g)) {
+    if (!file.startsWith(FUNCTIONS)) continue;
+    const name = file.slice(FUNCTIONS.length).split(path.sep)[0];
+    if (name && name !== 'lib') return name;
+  }
+  return undefined;
+}
+
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * An Auto Scaling call that names an instance only (SetInstanceHealth) is authorized on the
+ * instance's group, as the Service Authorization Reference gives its resource type: the group is
+ * looked up before the call, so the evaluation can form its ARN.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html
+ */
+async function withInstanceGroup(service: string, p: Record<string, unknown>) {
+  if (service !== 'autoscaling' || p.AutoScalingGroupName !== undefined || !p.InstanceId) return p;
+  const { AutoScalingInstances = [] } = await answerOrNothing(() =>
+    sendUnrecorded<DescribeAutoScalingInstancesCommandOutput>(
+      new AutoScalingClient({}),
+      new DescribeAutoScalingInstancesCommand({ InstanceIds: ids(p.InstanceId) }),
+    ),
+  );
+  const group = AutoScalingInstances[0]?.AutoScalingGroupName;
+  return group ? { ...p, AutoScalingGroupName: group } : p;
+}
+
+/** The world's names of the launch templates a call names by id. */
+async function launchTemplateNames(p: Record<string, unknown>): Promise<Record<string, string>> {
+  const templateIds = ids(p.LaunchTemplateId).filter((id) => id.startsWith('lt-'));
+  if (!templateIds.length) return {};
+  const { LaunchTemplates = [] } = await answerOrNothing(() =>
+    sendUnrecorded<DescribeLaunchTemplatesCommandOutput>(
+      new EC2Client({}),
+      new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: templateIds }),
+    ),
+  );
+  return Object.fromEntries(LaunchTemplates.map((t) => [t.LaunchTemplateName, t.LaunchTemplateId]));
+}
+
+/**
+ * Records every call a function's code sends to moto, as the function's role would make it in AWS:
+ * the handler tests need no scenario of their own, whatever clients they hand the function.
+ */
+export function recordFunctionCalls(): void {
+  aroundEverySend(async (client, command) => {
+    if (!againstMoto()) return;
+    const name = callingFunction();
+    if (!name) return;
+    const config = (client as { config?: { serviceId?: string } }).config;
+    const service = String(config?.serviceId ?? 'unknown')
+      .toLowerCase()
+      .replace(/\s+/g, '');
+    const action = command.constructor.name.replace(/Command$/, '');
+    const input = ((command as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>;
+    // The SDK's own input of a JSON service is camelCase: the IAM data speaks PascalCase.
+    const given = Object.fromEntries(Object.entries(input).map(([key, value]) => [pascal(key), value]));
+    const p = await withInstanceGroup(service, given);
+    // The stack the function serves, as its environment names it (the default stack otherwise).
+    const stackName = process.env.STACK_NAME;
+    const run: Run = {
+      principal: `function:${name}`,
+      substitutions: stackName ? { StackName: stackName } : {},
+      launchTemplates: await launchTemplateNames(p),
+      flow: `${name}: ${currentTest()}`,
+    };
+    recorded.push({
+      run,
+      call: {
+        principal: run.principal,
+        service,
+        action,
+        parameters: p,
+        resourceTags: await resourceTags(p),
+        flow: run.flow,
+      },
+    });
+  });
+}
+
 export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): Promise<Verdict[]> {
+  // Loaded when there is something to check: every test file loads this module.
+  const { evaluateCall } = await import('./evaluate');
+  const { impliedRequests } = await import('./implied');
+  const { principal, principals } = await import('./principals');
+  const { LOCAL } = await import('./resolve');
+  const { synthesizedTemplate } = await import('./template');
   const verdicts: Verdict[] = [];
   for (const { run, call } of entries) {
     // The stack the run's world stands for: `<project>-<env>` when the run names it.
@@ -139,6 +279,12 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
           bindings.set(JSON.stringify(expression), given);
       }
     }
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const name = resource.Properties?.LaunchTemplateName;
+      const id = typeof name === 'string' ? run.launchTemplates?.[name] : undefined;
+      if (resource.Type === 'AWS::EC2::LaunchTemplate' && id)
+        bindings.set(JSON.stringify({ Ref: logicalId }), id);
+    }
     const all = principals(template, LOCAL, bindings);
     verdicts.push(
       ...(await evaluateCall(
@@ -152,12 +298,31 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
   return verdicts;
 }
 
+/** IAM_PROOF_REPORT=<file>: every verdict is also appended there, one JSON line each, for counting. */
+function report(verdicts: Verdict[]): void {
+  const file = process.env.IAM_PROOF_REPORT;
+  if (!file) return;
+  const lines = verdicts.map((v) =>
+    JSON.stringify({
+      principal: v.call.principal,
+      call: `${v.call.service}:${v.call.action}`,
+      flow: v.call.flow,
+      request: v.request ? `${v.request.action} ${v.request.resource}` : undefined,
+      result: v.result,
+    }),
+  );
+  fs.appendFileSync(file, `${lines.join('\n')}\n`);
+}
+
 async function checkRecordedCalls(): Promise<void> {
   if (!recorded.length) return;
+  const { describeDenials } = await import('./evaluate');
   const verdicts = await verdictsOf(recorded.splice(0));
+  report(verdicts);
   expect(describeDenials(verdicts)).toEqual([]);
 }
 
 // Registered as the file that imports the harness loads; a file with no recorded call checks nothing.
 // The first file of a run synthesizes the stack, hence the time allowed.
-afterAll(checkRecordedCalls, 600_000);
+// Outside jest (the benchmark runs the same worlds) there is no file to check at the end of.
+if (typeof afterAll === 'function') afterAll(checkRecordedCalls, 600_000);

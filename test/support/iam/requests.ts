@@ -23,13 +23,15 @@ export interface IamRequest {
   context: Record<string, string | string[]>;
   /** The resource's own policy, where AWS evaluates one too (a KMS key policy). */
   resourcePolicy?: unknown;
+  /** A resource AWS owns, whose ARN has no account (a shared SSM document). */
+  awsOwned?: boolean;
 }
 
 export class UnformableRequest extends Error {
   override name = 'UnformableRequest';
 }
 
-const IAM_PREFIX: Record<string, string> = { eventbridge: 'events' };
+const IAM_PREFIX: Record<string, string> = { eventbridge: 'events', sfn: 'states' };
 // Ids AWS generates and no call names (a group's uuid, a stack's id): the policies wildcard them.
 const GENERATED_ID = '0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e';
 // Resource types of `ec2:CreateTags` and the like, by the prefix of the resource id.
@@ -147,11 +149,14 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
   const byType = new Map(details.resourceTypes.map((type) => [type.name, type]));
   const add = async (typeName: string, arns: string[], idsForTags: string[]) => {
     const type = await iamResourceTypeDetails(prefix, typeName);
-    const allowed = new Set([...(byType.get(typeName)?.conditionKeys ?? []), ...type.conditionKeys]);
+    const allowed = new Set([...(byType.get(typeName)?.conditionKeys ?? []), ...(type.conditionKeys ?? [])]);
+    // An ARN left without the account its format has is a resource AWS owns (a shared document).
+    const ownedByAws = type.arn.includes(':${Account}:');
     arns.forEach((arn, index) => {
       const resourceTags = call.resourceTags?.[arn] ?? call.resourceTags?.[idsForTags[index] ?? ''];
       const context = { ...requestContext, ...tagContext(resourceTags, allowed) };
-      requests.push({ action: name, resource: arn, context });
+      const awsOwned = ownedByAws && arn.split(':')[4] === '';
+      requests.push({ action: name, resource: arn, context, ...(awsOwned ? { awsOwned } : {}) });
     });
   };
 
@@ -185,6 +190,15 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
     if (prefix === 'ssm' && type.name === 'document' && String(p.DocumentName ?? '').startsWith('AWS-')) {
       format = format.replace(':${Account}:', '::');
     }
+    // So have the public parameters AWS publishes under /aws/ (the stock AMI's):
+    // https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-public-parameters.html
+    if (
+      prefix === 'ssm' &&
+      type.name === 'parameter' &&
+      list(p.Name ?? p.Names).every((n) => n.startsWith('/aws/'))
+    ) {
+      format = format.replace(':${Account}:', '::');
+    }
     const arns = fill(format, p, env);
     if (!arns) {
       if (type.required)
@@ -193,12 +207,16 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
         );
       continue;
     }
-    const ids = list(p.InstanceId ?? p.InstanceIds ?? p.ImageId ?? p.SnapshotId ?? p.AutoScalingGroupName);
-    await add(
-      type.name,
-      arns,
-      arns.length === ids.length ? ids : arns.map(() => String(p.AutoScalingGroupName ?? '')),
+    // Tags are recorded by the resource's id (its name for a group), each type by its own id.
+    const ids = list(
+      {
+        instance: p.InstanceId ?? p.InstanceIds,
+        image: p.ImageId ?? p.ImageIds,
+        snapshot: p.SnapshotId ?? p.SnapshotIds,
+        autoScalingGroup: p.AutoScalingGroupName,
+      }[type.name],
     );
+    await add(type.name, arns, arns.length === ids.length ? ids : []);
   }
   if (!requests.length)
     throw new UnformableRequest(`${name}: no resource ARN can be formed from ${JSON.stringify(p)}`);

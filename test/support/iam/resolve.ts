@@ -99,8 +99,12 @@ function reference(id: string, attribute: string, template: CfnTemplate, env: En
       return attribute === 'Arn' ? arn('sqs', named('QueueName')) : `https://sqs/${named('QueueName')}`;
     case 'AWS::KMS::Key':
       return attribute === 'Arn' ? arn('kms', `key/unresolved-${id}`) : `unresolved-${id}`;
-    case 'AWS::IAM::Role':
-      return attribute === 'Arn' ? arn('iam', `role/${named('RoleName')}`, false) : named('RoleName');
+    case 'AWS::IAM::Role': {
+      // A role the template leaves unnamed is named by AWS: the proof calls it by its logical id,
+      // as principals.ts does (a world that passes the role uses that ARN).
+      const name = typeof props.RoleName === 'string' ? props.RoleName : id;
+      return attribute === 'Arn' ? arn('iam', `role/${name}`, false) : name;
+    }
     case 'AWS::AutoScaling::AutoScalingGroup':
       return named('AutoScalingGroupName');
     case 'AWS::ImageBuilder::ImagePipeline':
