@@ -220,7 +220,7 @@ export function monthlyCost(m: Measured, a: FleetAssumptions = DEFAULT_ASSUMPTIO
       usd: t.dashboards * PRICES.cloudWatchDashboard,
     },
     {
-      item: 'Custom metrics (series from the functions’ EMF)',
+      item: 'Custom metrics (functions’ EMF, state machines’ PutMetricData)',
       quantity: `${m.customMetrics}`,
       usd: m.customMetrics * PRICES.cloudWatchCustomMetric,
     },

@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { METRIC } from '../functions/lib/metric-names';
+import { allStates } from '../infra/statemachines/asl';
+import { DEFINITIONS } from '../infra/statemachines/index';
 
 const ROOT = path.join(__dirname, '..');
 const FUNCTIONS = path.join(ROOT, 'functions');
@@ -28,6 +30,40 @@ export function emittedNames(): string[] {
   return Object.entries(METRIC)
     .filter(([key]) => code.includes(`METRIC.${key}`))
     .map(([, name]) => name);
+}
+
+/**
+ * The series the state machines put themselves (CloudWatch PutMetricData Tasks), read from their
+ * definitions: billed as the functions' are.
+ */
+export function stateMachineSeries(): CustomMetricSeries[] {
+  const series = new Map<string, CustomMetricSeries>();
+  for (const definition of Object.values(DEFINITIONS)) {
+    for (const [, state] of allStates(definition().States)) {
+      if (state.Type !== 'Task' || !String(state.Resource).endsWith(':cloudwatch:putMetricData')) continue;
+      const parameters = state.Parameters as {
+        Namespace: string;
+        MetricData: Array<{ MetricName: string; Dimensions?: Array<{ Name: string }> }>;
+      };
+      for (const datum of parameters.MetricData) {
+        const entry = {
+          namespace: parameters.Namespace,
+          name: datum.MetricName,
+          dimensions: (datum.Dimensions ?? []).map((d) => d.Name).sort(),
+        };
+        series.set(JSON.stringify(entry), entry);
+      }
+    }
+  }
+  return [...series.values()];
+}
+
+/** Every custom metric series of the stack: the functions' EMF and the state machines' own. */
+export function allCustomMetricSeries(): CustomMetricSeries[] {
+  const series = new Map<string, CustomMetricSeries>();
+  for (const entry of [...customMetricSeries(), ...stateMachineSeries()])
+    series.set(JSON.stringify(entry), entry);
+  return [...series.values()];
 }
 
 /**

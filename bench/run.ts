@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { synth } from '../test/support/stack';
 import { benchBundles } from './bundles';
 import { countTemplate, DEFAULT_ASSUMPTIONS, invocations, type Measured, monthlyCost } from './cost';
-import { customMetricSeries } from './custom-metrics';
+import { allCustomMetricSeries } from './custom-metrics';
 import { functionEnvironments } from './function-env';
 import { duration, table, usd } from './markdown';
 import { AMIS, benchRetention, type RetentionRun } from './retention';
@@ -158,7 +158,7 @@ async function main() {
 
   const a = DEFAULT_ASSUMPTIONS;
   const counts = countTemplate(template.toJSON() as Parameters<typeof countTemplate>[0]);
-  const series = customMetricSeries();
+  const series = allCustomMetricSeries();
   const measured: Measured = {
     // A launch is costed with 3 pending polls: boots are rarely done at the first look.
     flows: { ...flows, launch: flows.launchAfterPolls },

@@ -195,17 +195,8 @@ export class Observability extends Construct {
       },
       notifications,
     );
-    this.alarm(
-      'BuildFailed',
-      {
-        alarmDescription: 'A worker image build failed',
-        metric: this.metric(METRIC.buildFailed),
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      },
-      notifications,
-    );
+    // A failed image build ends its rollout as failed (ImageBuildFailed): the rollout's flow alarm
+    // and its notification say so, a metric of its own would only repeat them.
     // One answer per check and per period, every answer counted (a failed check too): the alarm
     // fires once every check in the tolerance said "behind". A period without an answer (the
     // function did not run) is left out rather than taken for "up to date", which would restart

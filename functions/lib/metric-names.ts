@@ -19,8 +19,6 @@ export const METRICS_SERVICE = 'external-worker';
 export const METRIC = {
   /** The scheduler's answer was unusable (the reason is in the log record). */
   versionCheckFailed: 'VersionCheckFailed',
-  /** An image build started for a version ended FAILED or CANCELLED. */
-  buildFailed: 'BuildFailed',
   /** 1 while the fleet's recorded Concourse version differs from the scheduler's, else 0. */
   fleetVersionBehind: 'FleetVersionBehind',
   /** Kept instances past their end (kept-until) still running: their expiry could not end them. */

@@ -262,7 +262,6 @@ async function followBuild(
       return { action: 'built', version };
     }
     if (!FINISHED_BAD.has(image.status ?? '')) return { action: 'building', version };
-    count(METRIC.buildFailed);
     state = {
       ...state,
       build: 'failed',

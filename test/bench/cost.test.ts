@@ -7,7 +7,7 @@ import {
   PRICES,
   type TemplateCounts,
 } from '../../bench/cost';
-import { customMetricSeries, emittedNames } from '../../bench/custom-metrics';
+import { allCustomMetricSeries, emittedNames, stateMachineSeries } from '../../bench/custom-metrics';
 import { METRIC } from '../../functions/lib/metric-names';
 import { synth } from '../support/stack';
 
@@ -96,9 +96,10 @@ describe('control-plane cost', () => {
     expect(c.advancedParameters).toBe(0);
   });
 
-  test('custom metrics are counted from the EMF the functions print: one series per alarmed name', () => {
-    expect(emittedNames().sort()).toEqual(Object.values(METRIC).sort());
-    const series = customMetricSeries();
+  test("custom metrics are counted from the functions' EMF and the state machines' PutMetricData: one series per alarmed name", () => {
+    const putByStateMachines = stateMachineSeries().map((s) => s.name);
+    expect([...emittedNames(), ...putByStateMachines].sort()).toEqual(Object.values(METRIC).sort());
+    const series = allCustomMetricSeries();
     expect(series.map((s) => s.name).sort()).toEqual(Object.values(METRIC).sort());
     for (const s of series)
       expect(s).toMatchObject({ namespace: 'ExternalWorker', dimensions: ['Stack', 'service'] });

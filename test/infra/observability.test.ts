@@ -200,11 +200,7 @@ describe('observability', () => {
     });
   });
 
-  test('a failed build, and the fleet behind the scheduler for longer than the tolerance', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: METRIC.buildFailed,
-      Threshold: 1,
-    });
+  test('the fleet behind the scheduler for longer than the tolerance', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: METRIC.fleetVersionBehind,
       Statistic: 'Minimum',

@@ -169,7 +169,7 @@ describe('failed builds', () => {
     await fail(await check());
     expect(await check({ now: at(60_000) })).toMatchObject({ action: 'waiting' });
     expect(await readStateParameter(clients.ssm)).toMatchObject({ failures: 1, build: 'failed' });
-    expect(printed()).toHaveEmittedMetric('BuildFailed');
+    expect(printed()).toHaveLogged({ message: 'image build failed' });
     expect(await check({ now: at(60_000 + RETRY_INTERVAL_MS - 1) })).toMatchObject({ action: 'waiting' });
     expect(starts()).toHaveLength(1);
 
