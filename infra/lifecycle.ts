@@ -290,6 +290,10 @@ export class Lifecycle extends Construct {
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         "The storm guard's tags only (condition), on AMIs tagged with this stack only (condition).",
       ],
+      [
+        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:volume/*`,
+        "Putting the group back on a version: tags only what RunInstances launches from this stack's template (conditions), as Auto Scaling requires.",
+      ],
     ];
     const stateMachineFindings: Array<[string, string]> = [
       [
