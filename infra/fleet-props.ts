@@ -127,6 +127,18 @@ export interface ExternalWorkerFleetProps {
   readonly versionLagTolerance?: Duration;
   /** Life of an instance kept for debugging. @default 24 hours */
   readonly keptInstanceTtl?: Duration;
+  /** Security groups attached to every worker beside its own (the original's bastion and metrics groups). @default none */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+  /** A public IPv4 address on every worker (true), never (false). @default the subnet's setting */
+  readonly associatePublicIp?: boolean;
+  /** Extra `CONCOURSE_*` worker settings, data only. @default none */
+  readonly workerEnvironment?: Record<string, string>;
+  /** Share of the group a rollout replaces first, then bakes. @default 10 */
+  readonly rolloutCanaryPercentage?: number;
+  /** How long the canary, then the whole new fleet, runs watched by the rollout alarms. @default 10 minutes */
+  readonly rolloutBakeTime?: Duration;
+  /** Failed boots in a row of one AMI after which it is marked bad and the group goes back. @default 3 */
+  readonly bootFailureLimit?: number;
   /** Subscribed to the notifications topic. @default none */
   readonly notificationEmail?: string;
   /** Retention of every log group. @default one month */
@@ -249,6 +261,15 @@ export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetPr
   set('versionCheckInterval', seconds(props.versionCheckInterval));
   set('versionLagTolerance', seconds(props.versionLagTolerance));
   set('keptInstanceTtl', seconds(props.keptInstanceTtl));
+  set(
+    'securityGroupIds',
+    props.securityGroups?.map((group) => group.securityGroupId),
+  );
+  set('associatePublicIp', props.associatePublicIp);
+  set('workerEnvironment', props.workerEnvironment);
+  set('rolloutCanaryPercentage', props.rolloutCanaryPercentage);
+  set('rolloutBakeTime', seconds(props.rolloutBakeTime));
+  set('bootFailureLimit', props.bootFailureLimit);
   set('notificationEmail', props.notificationEmail);
   set('logRetentionDays', props.logRetention);
 
@@ -340,6 +361,14 @@ export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): Ex
     versionCheckInterval: duration(config.versionCheckInterval),
     versionLagTolerance: duration(config.versionLagTolerance),
     keptInstanceTtl: duration(config.keptInstanceTtl),
+    securityGroups: config.securityGroupIds?.map((id, i) =>
+      ec2.SecurityGroup.fromSecurityGroupId(scope, `AttachedSecurityGroup${i}`, id),
+    ),
+    associatePublicIp: config.associatePublicIp,
+    workerEnvironment: config.workerEnvironment,
+    rolloutCanaryPercentage: config.rolloutCanaryPercentage,
+    rolloutBakeTime: duration(config.rolloutBakeTime),
+    bootFailureLimit: config.bootFailureLimit,
     notificationEmail: config.notificationEmail,
     logRetention: config.logRetentionDays as logs.RetentionDays,
   };

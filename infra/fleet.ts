@@ -12,7 +12,13 @@ import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 import { acknowledgeGuardRule } from './guard';
 import { WorkerFunction } from './lambda';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerLogGroupName } from './names';
+import {
+  runtimeParameters,
+  STACK_TAG,
+  STOCK_AMI_PARAMETER,
+  TAGGED_AT_LAUNCH,
+  workerLogGroupName,
+} from './names';
 import { workerUserData } from './user-data';
 import { encryptedGp3 } from './volumes';
 import { createWorkerRole } from './worker-role';
@@ -262,12 +268,7 @@ export class WorkerFleet extends Construct {
         ...INSTANCE_STORE_DEVICES,
       ],
       userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),
-      // Every resource a launch creates (spot-instances-request would fail on-demand launches).
-      tagSpecifications: [
-        { resourceType: 'instance', tags },
-        { resourceType: 'volume', tags },
-        { resourceType: 'network-interface', tags },
-      ],
+      tagSpecifications: TAGGED_AT_LAUNCH.map((resourceType) => ({ resourceType, tags })),
     };
   }
 

@@ -10,7 +10,7 @@ import { METRICS_NAMESPACE } from '../functions/lib/metric-names';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
 import { WorkerFunction } from './lambda';
-import { STACK_TAG } from './names';
+import { STACK_TAG, TAGGED_AT_LAUNCH } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { WorkerStateMachine } from './state-machine';
@@ -290,10 +290,10 @@ export class Lifecycle extends Construct {
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         "The storm guard's tags only (condition), on AMIs tagged with this stack only (condition).",
       ],
-      [
-        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:volume/*`,
+      ...TAGGED_AT_LAUNCH.filter((resource) => resource !== 'instance').map((resource): [string, string] => [
+        `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:${resource}/*`,
         "Putting the group back on a version: tags only what RunInstances launches from this stack's template (conditions), as Auto Scaling requires.",
-      ],
+      ]),
     ];
     const stateMachineFindings: Array<[string, string]> = [
       [

@@ -44,3 +44,9 @@ export const displayPath = (construct: IConstruct): string =>
     .map((scope) => scope.node.id)
     .filter((id) => id !== 'Default')
     .join('/');
+
+/**
+ * What a launch from the workers' template creates and tags (spot-instances-request would fail
+ * on-demand launches): whoever points the group at the template must be allowed to tag these.
+ */
+export const TAGGED_AT_LAUNCH = ['instance', 'volume', 'network-interface'] as const;

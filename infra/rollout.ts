@@ -9,7 +9,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
-import { runtimeParameters, STACK_TAG } from './names';
+import { runtimeParameters, STACK_TAG, TAGGED_AT_LAUNCH } from './names';
 import type { Notifications } from './notifications';
 import { deadLetterQueue } from './queues';
 import { RolloutAlarms } from './rollout-alarms';
@@ -244,7 +244,7 @@ export class ImageRollout extends Construct {
         `Resource::arn:${stack.partition}:ec2:${region}::image/*`,
         'AMIs tagged with this stack only (condition), rollout tags only.',
       ],
-      ...['instance', 'volume'].map((resource): [string, string] => [
+      ...TAGGED_AT_LAUNCH.map((resource): [string, string] => [
         `Resource::arn:${stack.partition}:ec2:${region}:<AWS::AccountId>:${resource}/*`,
         "Tags only what RunInstances launches from this stack's template (conditions), as Auto Scaling requires.",
       ]),

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import { TAGGED_AT_LAUNCH } from '../names';
 import { type Definition, taskCalls } from './asl';
 
 /** Where the calls of one scope may act: resources, under conditions. */
@@ -107,7 +108,7 @@ export function groupUpdateScope(group: {
         new iam.PolicyStatement({
           sid: 'TagWhatThisTemplateLaunches',
           actions: ['ec2:CreateTags'],
-          resources: ['instance', 'volume'].map((resource) =>
+          resources: TAGGED_AT_LAUNCH.map((resource) =>
             stack.formatArn({ service: 'ec2', resource, resourceName: '*' }),
           ),
           conditions: {

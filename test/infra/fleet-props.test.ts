@@ -33,6 +33,12 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     artifactMirrors: '{"concourse":"https://mirror.example.com/concourse"}',
     notificationEmail: 'ops@example.com',
     logRetentionDays: 90,
+    securityGroupIds: 'sg-0aaaaaaaaaaaaaaaa,sg-0bbbbbbbbbbbbbbbb',
+    associatePublicIp: 'true',
+    workerEnvironment: '{"CONCOURSE_CONTAINERD_MAX_CONTAINERS":"250"}',
+    rolloutCanaryPercentage: '25',
+    rolloutBakeTime: '5m',
+    bootFailureLimit: '5',
   },
   ondemand: { capacity: 'ondemand', minSize: 0, desiredCapacity: 0, maxSize: 2 },
 };

@@ -196,7 +196,7 @@ describe('the rebuild on a playbook change', () => {
   const trigger = () => one('Custom::PlaybookRebuild').Properties;
 
   test('starts the pipeline on update only, with the playbook hash as client token', () => {
-    const asset = stack.node.findChild('Playbook') as s3assets.Asset;
+    const asset = stack.workers.node.findChild('Playbook') as s3assets.Asset;
     const properties = JSON.stringify(trigger());
     expect(JSON.stringify(trigger().Create)).toContain('GetImagePipeline');
     expect(JSON.stringify(trigger().Update)).toContain('StartImagePipelineExecution');

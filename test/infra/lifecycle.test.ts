@@ -114,6 +114,14 @@ describe('lifecycle infrastructure', () => {
             []) as string[]) {
             expect(key).toMatch(/^external-worker:(boot-failure:\*|bad|rollback-version)$/);
           }
+        } else if (acts.includes('ec2:CreateTags') && statement.Sid === 'TagWhatThisTemplateLaunches') {
+          // Putting the group back on a version: only what RunInstances creates, with the stack's tag.
+          expect(statement.Condition).toEqual({
+            StringEquals: {
+              'ec2:CreateAction': 'RunInstances',
+              'aws:RequestTag/external-worker:stack': config.stackName,
+            },
+          });
         } else if (acts.includes('ec2:CreateTags')) {
           expect(statement.Condition).toEqual({
             StringEquals: { 'aws:ResourceTag/external-worker:stack': config.stackName },

@@ -18,9 +18,10 @@ import {
 import { type Moto, startMoto } from '../support/moto';
 import { createGroup } from '../support/moto-fleet';
 import { resetSdkClients } from '../support/sdk-adapter';
+import { STACK, stackSubstitutions } from '../support/stack-names';
 
 const TIME = '2026-01-10T08:00:00.000Z';
-const HOOK = 'storm-launch';
+const HOOK = stackSubstitutions('instance-launch').LaunchHookName as string;
 const FAILED = {
   status: 'failed',
   step: 'worker',
@@ -47,7 +48,7 @@ async function fleetOf(
   options: { rollbackVersion?: string; healthy?: (n: number) => boolean } = {},
 ) {
   groups += 1;
-  const groupName = `storm-${groups}`;
+  const groupName = STACK.groupName;
   const ami = await stackAmi(`storm-${groups}`, {
     ...(options.rollbackVersion ? { 'external-worker:rollback-version': options.rollbackVersion } : {}),
   });
@@ -57,7 +58,7 @@ async function fleetOf(
     desired: count,
     imageId: ami,
     version: '1',
-    tags: { 'external-worker:stack': 'test' },
+    tags: STACK.tags,
   });
   world = lifecycleWorld();
   await world.viaMoto(CreateLaunchTemplateVersionCommand)({
@@ -81,12 +82,7 @@ async function fleetOf(
     opened.add(index);
     const event = lifecycleEvent('launch', { groupName, hookName: HOOK, instanceId, token, time: TIME });
     return runLifecycle('instance-launch', event, {
-      substitutions: {
-        GroupName: groupName,
-        LaunchHookName: HOOK,
-        BootTimeoutSeconds: '900',
-        LaunchTemplateId: group.launchTemplateId,
-      },
+      substitutions: { LaunchTemplateId: group.launchTemplateId },
       clock: steppingClock(TIME, 10),
     });
   };
@@ -128,7 +124,9 @@ describe('instance-launch: no relaunch storm', () => {
     expect(await amiTags(fleet.ami)).toMatchObject({ 'external-worker:bad': 'true' });
     expect(await groupVersion(fleet.groupName)).toBe('2');
     const storm = publishedOn(world).filter((m) => m.Subject?.includes('marked bad'));
-    expect(storm.map((m) => m.Subject)).toEqual([`test: AMI ${fleet.ami} marked bad after 3 failed boots`]);
+    expect(storm.map((m) => m.Subject)).toEqual([
+      `${STACK.name}: AMI ${fleet.ami} marked bad after 3 failed boots`,
+    ]);
     expect(storm[0]?.Message).toContain('the group is back on launch template version 2');
     expect(storm[0]?.Message).toContain('key refused by the TSA');
 
@@ -169,7 +167,9 @@ describe('instance-launch: no relaunch storm', () => {
     expect(await amiTags(fleet.ami)).not.toHaveProperty('external-worker:bad');
     expect(await groupVersion(fleet.groupName)).toBe('1');
     const lastGood = publishedOn(world).filter((m) => m.Subject?.includes('last good AMI'));
-    expect(lastGood.map((m) => m.Subject)).toEqual([`test: last good AMI ${fleet.ami} fails to boot`]);
+    expect(lastGood.map((m) => m.Subject)).toEqual([
+      `${STACK.name}: last good AMI ${fleet.ami} fails to boot`,
+    ]);
     expect(lastGood[0]?.Message).toContain('no earlier version to return to');
   });
 

@@ -140,6 +140,10 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
     for (const tag of tags) requestContext[`aws:RequestTag/${tag.Key}`] = tag.Value;
     requestContext['aws:TagKeys'] = tags.map((tag) => tag.Key);
   }
+  // PutMetricData is limited by the namespace it writes to, a condition key of the action:
+  // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+  if (prefix === 'cloudwatch' && typeof p.Namespace === 'string')
+    requestContext['cloudwatch:namespace'] = p.Namespace;
   const name = `${prefix}:${action}`;
   if (details.isWildcardOnly || details.resourceTypes.length === 0) {
     return [{ action: name, resource: '*', context: requestContext }];
@@ -217,6 +221,11 @@ export async function iamRequests(call: AwsCall, env: Environment): Promise<IamR
       }[type.name],
     );
     await add(type.name, arns, arns.length === ids.length ? ids : []);
+  }
+  // Only optional resource types, none named by the call (PutMetricData without a dataset): the
+  // action is authorized on "*", as for an action without resource types.
+  if (!requests.length && details.resourceTypes.every((type) => !type.required)) {
+    return [{ action: name, resource: '*', context: requestContext }];
   }
   if (!requests.length)
     throw new UnformableRequest(`${name}: no resource ARN can be formed from ${JSON.stringify(p)}`);
