@@ -111,7 +111,7 @@ export class Lifecycle extends Construct {
             resourceName: fleet.launchTemplate.ref,
           }),
           roleArn: fleet.role.roleArn,
-          stackTag: { key: STACK_TAG, value: this.config.stackName },
+          stack,
         }),
         launchMetrics: {
           grants: [

@@ -194,7 +194,7 @@ export class ImageRollout extends Construct {
         groupArn,
         templateArn,
         roleArn: fleet.role.roleArn,
-        stackTag: { key: STACK_TAG, value: config.stackName },
+        stack,
       }),
       readRolloutAlarms: {
         grants: [

@@ -1,7 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import type { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import { TAGGED_AT_LAUNCH } from '../names';
+import { STACK_TAG, TAGGED_AT_LAUNCH } from '../names';
 import { type Definition, taskCalls } from './asl';
 
 /** Where the calls of one scope may act: resources, under conditions. */
@@ -79,7 +79,7 @@ export function groupUpdateScope(group: {
   groupArn: string;
   templateArn: string;
   roleArn: string;
-  stackTag: { key: string; value: string };
+  stack: Stack;
 }): Scope {
   return {
     grants: [{ resources: [group.groupArn] }],
@@ -103,7 +103,7 @@ export function groupUpdateScope(group: {
           conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
         }),
       );
-      const stack = Stack.of(grantee.grantPrincipal as unknown as iam.Role);
+      const { stack } = group;
       grantee.grantPrincipal.addToPrincipalPolicy(
         new iam.PolicyStatement({
           sid: 'TagWhatThisTemplateLaunches',
@@ -114,7 +114,7 @@ export function groupUpdateScope(group: {
           conditions: {
             StringEquals: {
               'ec2:CreateAction': 'RunInstances',
-              [`aws:RequestTag/${group.stackTag.key}`]: group.stackTag.value,
+              [`aws:RequestTag/${STACK_TAG}`]: stack.stackName,
             },
           },
         }),
