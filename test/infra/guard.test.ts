@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { isDeepStrictEqual } from 'node:util';
 import { CfnResource, type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { z } from 'zod';
+import { configSchema, parseConfig } from '../../infra/config';
 import { applicableGuardRules, GUARD_PLUGIN, guardBinary, guardValidator } from '../../infra/guard';
+import { GUARD_CHECKED } from '../support/checked-configs';
 import { type Synthesized, synth } from '../support/stack';
 
 interface GuardRun {
@@ -67,15 +71,8 @@ function resourcesByLogicalId(stack: Stack): Map<string, CfnResource> {
   return byId;
 }
 
-describe.each([
-  ['the defaults', {}],
-  [
-    'mixed Spot types, a year of logs, aws-cn',
-    { instanceType: 'c5d.2xlarge,c5ad.2xlarge', logRetentionDays: 365, region: 'cn-north-1' },
-  ],
-  ['on-demand in aws-us-gov', { capacity: 'ondemand', region: 'us-gov-west-1' }],
-])("AWS Control Tower's rules, %s", (_, context) => {
-  // synth() runs the guard plugin: it throws on any finding without an acknowledgement.
+describe.each(GUARD_CHECKED)("AWS Control Tower's rules, %s", (_, context) => {
+  // Every finding is looked at here, with its acknowledgement: the synthesis needs no guard plugin of its own.
   const synthesized = synth(context);
   const run = runGuard(synthesized);
   const resources = resourcesByLogicalId(synthesized.stack);
@@ -106,14 +103,44 @@ describe.each([
   });
 
   test('the rules that can be met are met', () => {
-    // Fixed, not acknowledged: a single hop to the metadata service, KMS grants for AWS services only,
-    // the same retention on every log group.
+    // Fixed, not acknowledged: a single hop to the metadata service (unless buildsUseInstanceRole
+    // asks for two), KMS grants for AWS services only, the same retention on every log group.
     expect(run.passed).toEqual(
       expect.arrayContaining([
-        'ec2_launch_template_token_hop_limit_check',
+        ...(synthesized.config.buildsUseInstanceRole ? [] : ['ec2_launch_template_token_hop_limit_check']),
         'kms_create_grant_aws_service_check',
       ]),
     );
+    if (synthesized.config.buildsUseInstanceRole) {
+      expect(run.failed.get('ec2_launch_template_token_hop_limit_check')).toHaveLength(1);
+    }
     expect(run.passed.length + run.failed.size).toBeGreaterThanOrEqual(20);
+  });
+});
+
+/** The values of a key that is a choice (an enum, optional or defaulted), every one of which is checked. */
+function choices(schema: z.ZodType): readonly unknown[] {
+  let inner: z.ZodType = schema;
+  while (inner instanceof z.ZodDefault || inner instanceof z.ZodOptional) inner = inner.unwrap() as z.ZodType;
+  return inner instanceof z.ZodEnum ? inner.options : [];
+}
+
+describe('the configurations guard-checked', () => {
+  test('set every configuration key to something other than its default, and each choice to every value', () => {
+    // The other tests synthesize without the guard rules: whatever a key adds to the template is
+    // checked here or nowhere (test/support/checked-configs.ts).
+    const defaults = parseConfig({}) as Record<string, unknown>;
+    const checked = GUARD_CHECKED.map(([, context]) => parseConfig(context) as Record<string, unknown>);
+    const unchecked: string[] = [];
+    for (const [key, schema] of Object.entries(configSchema.shape)) {
+      if (checked.every((config) => isDeepStrictEqual(config[key], defaults[key]))) {
+        unchecked.push(`${key}: only its default`);
+      }
+      for (const choice of choices(schema as z.ZodType)) {
+        if (!checked.some((config) => config[key] === choice))
+          unchecked.push(`${key}: never ${String(choice)}`);
+      }
+    }
+    expect(unchecked).toEqual([]);
   });
 });

@@ -34,6 +34,13 @@ export interface SynthOptions {
    * (and `cdk synth` validates what is deployed); the variants of the other tests skip it.
    */
   validate?: boolean;
+  /**
+   * Run AWS Control Tower's cfn-guard rules at synthesis too (a cfn-guard process, most of a
+   * synthesis's time). Off by default: the configurations of test/support/checked-configs.ts are
+   * guard-checked by test/infra/guard.test.ts, which also proves that they set every configuration
+   * key and every value of each choice; the other tests' variants are synthesized without it.
+   */
+  guard?: boolean;
   /** A synthesis of its own, shared with no other test and read from no cache. */
   fresh?: boolean;
   /** Where synthesized templates are kept between test files and runs (the default one unless given). */
@@ -44,29 +51,51 @@ const defaultCache = new SynthCache();
 // One result per configuration and test file: the tests only read what a synthesis gives.
 const shared = new Map<string, Synthesized>();
 
+type Checks = Pick<SynthOptions, 'validate' | 'guard'>;
+/** The checks a template passed, the ones asked first: one that passed more serves a request for fewer. */
+const CHECKS: Checks[] = [
+  { validate: false, guard: false },
+  { validate: false, guard: true },
+  { validate: true, guard: false },
+  { validate: true, guard: true },
+];
+const covers = (done: Checks, asked: Checks) =>
+  (done.validate || !asked.validate) && (done.guard || !asked.guard);
+
 /**
  * Synthesizes the stack for `context` (configuration keys as cdk.json or `-c` gives them), with the
- * AwsSolutions checks and AWS Control Tower's guard rules on: synthesis throws on any unacknowledged
- * finding. A template synthesized from the same sources and inputs before, by this run or an earlier
- * one, is read from the cache: that synthesis passed the same checks. With `bundle`, the bundles are
- * built every time (their build is what the caller tests).
+ * AwsSolutions checks on (and with `guard`, AWS Control Tower's guard rules): synthesis throws on any
+ * unacknowledged finding. The stack sees the configuration only, so contexts of one configuration
+ * (`true` or `'true'`) share a synthesis. A template synthesized from the same sources and
+ * configuration before, by this run or an earlier one, with the same checks or more, is read from
+ * the cache: that synthesis passed them. With `bundle`, the bundles are built every time (their
+ * build is what the caller tests).
  */
 export function synth(context: Record<string, unknown> = {}, options: SynthOptions = {}): Synthesized {
   const cache = options.cache ?? defaultCache;
-  const inputs = { context, bundle: Boolean(options.bundle), validate: Boolean(options.validate) };
-  const key = cache.key(inputs);
+  const config = parseConfig({ ...featureFlags, ...context });
+  const asked: Checks = { validate: Boolean(options.validate), guard: Boolean(options.guard) };
+  const keyOf = (checks: Checks) => cache.key({ config, bundle: Boolean(options.bundle), ...checks });
+  const key = keyOf(asked);
   const memoKey = `${cache.dir}/${key}`;
   if (!options.fresh) {
     const known = shared.get(memoKey);
     if (known) return known;
   }
-  const config = parseConfig({ ...featureFlags, ...context });
+  let stored: unknown;
+  if (!options.fresh && !options.bundle) {
+    for (const checks of CHECKS.filter((done) => covers(done, asked))) {
+      stored = cache.read(keyOf(checks));
+      if (stored) break;
+    }
+  }
   let built: { app: App; stack: ExternalWorkerStack } | undefined;
+  // A template from the cache passed its checks: the app built for a caller that reads the stack
+  // needs them no more (CDK's own validation still runs when asked: its report is what the caller reads).
   const build = () => {
-    built ??= synthesize(config, options);
+    built ??= synthesize(config, options, !stored);
     return built;
   };
-  const stored = options.fresh || options.bundle ? undefined : cache.read(key);
   let template: Template;
   if (stored) {
     template = Template.fromJSON(stored as Record<string, unknown>);
@@ -89,7 +118,11 @@ export function synth(context: Record<string, unknown> = {}, options: SynthOptio
   return result;
 }
 
-function synthesize(config: WorkerConfig, options: SynthOptions): { app: App; stack: ExternalWorkerStack } {
+function synthesize(
+  config: WorkerConfig,
+  options: SynthOptions,
+  checked: boolean,
+): { app: App; stack: ExternalWorkerStack } {
   const app = new App({
     context: { ...featureFlags, ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }) },
     builtinCloudFormationValidation: Boolean(options.validate),
@@ -101,7 +134,12 @@ function synthesize(config: WorkerConfig, options: SynthOptions): { app: App; st
       env: { region: config.region },
       config,
     });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), guardValidator());
+    if (checked) {
+      Validations.of(app).addPlugins(
+        new AwsSolutionsChecks(app),
+        ...(options.guard ? [guardValidator()] : []),
+      );
+    }
     app.synth();
     return stack;
   };
