@@ -33,6 +33,42 @@ function userData(template: Template): string {
 }
 
 const defaults = synth();
+/**
+ * One synthesis for the options whose assertions below do not overlap: each test reads only what its
+ * own options decide, so they share it (a synthesis per option would cost as much again).
+ */
+const optioned = () =>
+  synth({
+    bastionSecurityGroupId: 'sg-0123456789abcdef0',
+    metricsSecurityGroupId: 'sg-0fedcba9876543210',
+    rootVolumeSize: 30,
+    dataVolumeSize: 200,
+    keyPairName: 'ops',
+    extraTags: { team: 'ci' },
+    workerTag: 'fast',
+    workerDnsServer: '10.0.0.2',
+    workerVersion: '7.11.2',
+    fsVolumeType: 'ext4',
+    useLocalDevice: true,
+    varLibDevice: '/dev/xvdf',
+    keepRunningOnBootFailure: true,
+    teamId: 'acme',
+    minSize: 2,
+    maxSize: 9,
+    desiredCapacity: 3,
+    logRetentionDays: 90,
+  });
+/** Every deploy input in the configuration, so none left to CloudFormation parameters. */
+const givenDeployInputs = () =>
+  synth({
+    vpcId: 'vpc-0123456789abcdef0',
+    subnetIds: 'subnet-0123456789abcdef0',
+    teamId: 'acme',
+    customer: 'acme',
+  });
+/** On-demand, not EBS-optimized, a pinned AMI: one synthesis as well. */
+const onDemandPinned = () =>
+  synth({ capacity: 'ondemand', ebsOptimized: false, workerAmiId: 'ami-0123456789abcdef0' });
 const WORKERS_SG = { GroupDescription: 'Concourse workers of external-worker-prod' };
 
 describe('security group', () => {
@@ -46,10 +82,7 @@ describe('security group', () => {
   });
 
   test('tcp/22 from the bastion and tcp/9100 from the metrics group only when given', () => {
-    const { template } = synth({
-      bastionSecurityGroupId: 'sg-0123456789abcdef0',
-      metricsSecurityGroupId: 'sg-0fedcba9876543210',
-    });
+    const { template } = optioned();
     const sg = only(template, 'AWS::EC2::SecurityGroup', WORKERS_SG);
     expect(sg.SecurityGroupIngress).toEqual([
       expect.objectContaining({
@@ -81,13 +114,13 @@ describe('launch template', () => {
       MarketType: 'spot',
       SpotOptions: { SpotInstanceType: 'one-time', MaxPrice: '0.3' },
     });
-    const ondemand = synth({ capacity: 'ondemand' }).template;
+    const ondemand = onDemandPinned().template;
     expect(launchTemplateData(ondemand).InstanceMarketOptions).toBeUndefined();
     expect(launchTemplateData(ondemand).InstanceType).toBe('c5d.2xlarge');
   });
 
   test('IMDSv2 required, hop limit 1, encrypted gp3 root and data volumes, instance stores', () => {
-    const data = launchTemplateData(synth({ rootVolumeSize: 30, dataVolumeSize: 200 }).template);
+    const data = launchTemplateData(optioned().template);
     expect(data.MetadataOptions).toEqual({
       HttpTokens: 'required',
       HttpPutResponseHopLimit: 1,
@@ -108,7 +141,7 @@ describe('launch template', () => {
       [0, 1, 2, 3, 4, 5, 6, 7].map((i) => `ephemeral${i}`),
     );
     expect(data.EbsOptimized).toBe(true);
-    expect(launchTemplateData(synth({ ebsOptimized: false }).template).EbsOptimized).toBe(false);
+    expect(launchTemplateData(onDemandPinned().template).EbsOptimized).toBe(false);
   });
 
   test('builds reach the metadata service (hop limit 2) only with buildsUseInstanceRole', () => {
@@ -122,12 +155,11 @@ describe('launch template', () => {
 
   test('a key pair only when keyPairName is set', () => {
     expect(launchTemplateData(defaults.template).KeyName).toBeUndefined();
-    expect(launchTemplateData(synth({ keyPairName: 'ops' }).template).KeyName).toBe('ops');
+    expect(launchTemplateData(optioned().template).KeyName).toBe('ops');
   });
 
   test('instances, volumes and network interfaces are tagged', () => {
-    const specs = launchTemplateData(synth({ extraTags: { team: 'ci' } }).template)
-      .TagSpecifications as Json[];
+    const specs = launchTemplateData(optioned().template).TagSpecifications as Json[];
     expect(specs.map((s) => s.ResourceType)).toEqual(['instance', 'volume', 'network-interface']);
     for (const spec of specs) {
       expect(spec.Tags).toEqual(
@@ -145,18 +177,7 @@ describe('launch template', () => {
   });
 
   test('user data hands the boot its settings and never a secret', () => {
-    const text = userData(
-      synth({
-        workerTag: 'fast',
-        workerDnsServer: '10.0.0.2',
-        workerVersion: '7.11.2',
-        fsVolumeType: 'ext4',
-        useLocalDevice: true,
-        varLibDevice: '/dev/xvdf',
-        keepRunningOnBootFailure: true,
-        teamId: 'acme',
-      }).template,
-    );
+    const text = userData(optioned().template);
     for (const line of [
       "EW_SCHEDULER_HOST='scheduler.cycloid.io'",
       "EW_SCHEDULER_PORT='32223'",
@@ -195,7 +216,7 @@ describe('which AMI', () => {
   });
 
   test('a pinned AMI is used as it is, with no resolver', () => {
-    const { template } = synth({ workerAmiId: 'ami-0123456789abcdef0' });
+    const { template } = onDemandPinned();
     expect(launchTemplateData(template).ImageId).toBe('ami-0123456789abcdef0');
     template.resourceCountIs('Custom::WorkerAmi', 0);
   });
@@ -228,7 +249,7 @@ describe('which AMI', () => {
 
 describe('auto scaling group', () => {
   test('sizes, termination policies, rebalancing with Spot, group metrics', () => {
-    expect(group(synth({ minSize: 2, maxSize: 9, desiredCapacity: 3 }).template)).toMatchObject({
+    expect(group(optioned().template)).toMatchObject({
       AutoScalingGroupName: 'external-worker-prod-workers',
       MinSize: '2',
       MaxSize: '9',
@@ -238,11 +259,11 @@ describe('auto scaling group', () => {
       CapacityRebalance: true,
       MetricsCollection: [{ Granularity: '1Minute' }],
     });
-    expect(group(synth({ capacity: 'ondemand' }).template).CapacityRebalance).toBe(false);
+    expect(group(onDemandPinned().template).CapacityRebalance).toBe(false);
   });
 
   test('subnets from the configuration when given', () => {
-    const { template } = synth({ vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0' });
+    const { template } = givenDeployInputs();
     expect(group(template).VPCZoneIdentifier).toEqual(['subnet-0123456789abcdef0']);
     expect(template.toJSON().Parameters?.SubnetIds).toBeUndefined();
     expect(template.toJSON().Parameters?.VpcId).toBeUndefined();
@@ -269,7 +290,7 @@ describe('auto scaling group', () => {
   });
 
   test('tags propagate to instances', () => {
-    const tags = group(synth({ extraTags: { team: 'ci' }, keepRunningOnBootFailure: true }).template).Tags;
+    const tags = group(optioned().template).Tags;
     expect(tags).toEqual(
       expect.arrayContaining(
         [
@@ -323,7 +344,7 @@ describe('auto scaling group', () => {
 
 describe('logs and outputs', () => {
   test('worker log group with the configured retention', () => {
-    const { template } = synth({ logRetentionDays: 90 });
+    const { template } = optioned();
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: '/external-worker/prod/workers',
       RetentionInDays: 90,
@@ -341,12 +362,7 @@ describe('logs and outputs', () => {
     expect(Object.keys(defaults.template.toJSON().Parameters)).toEqual(
       expect.arrayContaining(['VpcId', 'SubnetIds', 'TeamId', 'Customer']),
     );
-    const given = synth({
-      vpcId: 'vpc-0123456789abcdef0',
-      subnetIds: 'subnet-0123456789abcdef0',
-      teamId: 'acme',
-      customer: 'acme',
-    }).template.toJSON().Parameters as Json;
+    const given = givenDeployInputs().template.toJSON().Parameters as Json;
     expect(Object.keys(given).filter((name) => name !== 'BootstrapVersion')).toEqual([]);
   });
 });
