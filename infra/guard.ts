@@ -84,11 +84,6 @@ export function applicableGuardRules(templatePaths: readonly string[]): GuardRul
   );
 }
 
-/** The cfn-guard binary the plugin runs on this machine. */
-export function guardBinary(): string {
-  return (new (cfnGuard())({ controlTowerRulesEnabled: false }) as unknown as { guard: string }).guard;
-}
-
 /**
  * AWS Control Tower's proactive controls (cfn-guard rules) on the template at synth. A rule whose
  * resource types the template does not hold would skip: it is not run at all, which saves most of

@@ -1,10 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { CfnResource, type Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { configSchema, parseConfig } from '../../infra/config';
-import { applicableGuardRules, GUARD_PLUGIN, guardBinary, guardValidator } from '../../infra/guard';
+import { GUARD_PLUGIN, guardValidator } from '../../infra/guard';
 import { GUARD_CHECKED } from '../support/checked-configs';
 import { type Synthesized, synth } from '../support/stack';
 
@@ -15,37 +14,38 @@ interface GuardRun {
   failed: Map<string, string[]>;
 }
 
+/**
+ * Where the guard plugin runs cfn-guard: its structured output holds the rules that held too, which
+ * the plugin's report (violations only) leaves out, so that one run of cfn-guard gives both.
+ */
+const guardProcess = require('@cdklabs/cdk-validator-cfnguard/lib/utils') as {
+  exec: (command: string[], options: unknown) => unknown;
+};
+
 /** cfn-guard itself on the synthesized template, every Control Tower rule, no acknowledgement applied. */
 function runGuard({ app, stack }: Synthesized): GuardRun {
   const templatePath = app.synth().getStackArtifact(stack.artifactId).templateFullPath;
-  const report = guardValidator().validate({
-    templatePaths: [templatePath],
-    stackTemplates: [],
-    appConstruct: app,
-  });
+  const exec = jest.spyOn(guardProcess, 'exec');
+  let report: ReturnType<ReturnType<typeof guardValidator>['validate']>;
+  let output: unknown;
+  try {
+    report = guardValidator().validate({
+      templatePaths: [templatePath],
+      stackTemplates: [],
+      appConstruct: app,
+    });
+    if (exec.mock.results.length !== 1) throw new Error(`cfn-guard ran ${exec.mock.results.length} times`);
+    output = exec.mock.results[0]?.value;
+  } finally {
+    exec.mockRestore();
+  }
   const failed = new Map<string, string[]>();
   for (const violation of report.violations) {
     const ids = violation.violatingResources.map((resource) => resource.resourceLogicalId ?? '?');
     failed.set(violation.ruleName, [...(failed.get(violation.ruleName) ?? []), ...ids]);
   }
-  // The plugin reports violations only; the rules that held come from the binary's own summary,
-  // over every Control Tower rule (those of resource types absent from the template skip).
-  const { stdout } = spawnSync(
-    guardBinary(),
-    [
-      'validate',
-      ...applicableGuardRules([templatePath]).flatMap((rule) => ['--rules', rule.file]),
-      '--data',
-      templatePath,
-      '--output-format',
-      'json',
-      '--show-summary',
-      'none',
-      '--structured',
-    ],
-    { maxBuffer: 64 * 1024 * 1024 },
-  );
-  const [result] = JSON.parse(stdout.toString()) as Array<{ compliant: string[] }>;
+  // Over every Control Tower rule of a resource type the template holds (the others skip).
+  const [result] = output as Array<{ compliant: string[] }>;
   return { passed: result?.compliant ?? [], failed };
 }
 
