@@ -2,6 +2,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { SNSClient } from '@aws-sdk/client-sns';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { LOG_RECORD } from '../lib/contract';
+import { InvalidInputError } from '../lib/errors';
 import { logger } from '../lib/observability';
 import { type LaunchUnsuccessfulEvent, spotFailure } from './events';
 import { type ShareChange, setOnDemandShare } from './group';
@@ -54,7 +55,10 @@ export interface FallbackResult {
   reason?: string;
 }
 
-const later = (a: string | undefined, b: string) => (a !== undefined && a > b ? a : b);
+// Times compared as instants: EventBridge writes `2026-03-01T10:00:00Z`, toISOString adds milliseconds.
+const ms = (iso: string) => Date.parse(iso);
+const later = (a: string | undefined, b: string) => (a !== undefined && ms(a) > ms(b) ? a : b);
+const notAfter = (a: string, b: string | undefined) => b !== undefined && ms(a) <= ms(b);
 const secondsSince = (iso: string | undefined, now: Date) =>
   iso === undefined ? Number.POSITIVE_INFINITY : (now.getTime() - Date.parse(iso)) / 1000;
 
@@ -77,6 +81,9 @@ export async function handleLaunchFailure(
   ) {
     return record({ outcome: 'ignored', phase: 'normal' }, event);
   }
+  if (Number.isNaN(ms(event.time))) {
+    throw new InvalidInputError(`invalid event: time ${JSON.stringify(event.time)} is not a date and time`);
+  }
   let state = await readState(clients.ssm, settings.parameterName);
   if (event.id !== undefined && state.lastEventId === event.id) {
     await settleNotice(clients, settings, state);
@@ -86,7 +93,7 @@ export async function handleLaunchFailure(
   const seen = { lastEventId: event.id, lastFailureAt: later(state.lastFailureAt, at) };
   let outcome: FallbackOutcome;
   if (state.phase === 'normal') {
-    if (state.endedAt !== undefined && at <= state.endedAt) {
+    if (notAfter(at, state.endedAt)) {
       return record({ outcome: 'stale', phase: state.phase }, event);
     }
     outcome = 'raised';
@@ -101,7 +108,7 @@ export async function handleLaunchFailure(
       notice: 'started',
     };
   } else if (state.phase === 'probing') {
-    if (state.restoredAt !== undefined && at <= state.restoredAt) {
+    if (notAfter(at, state.restoredAt)) {
       return record({ outcome: 'stale', phase: state.phase }, event);
     }
     outcome = 'raisedAgain';

@@ -208,6 +208,29 @@ describe('fail closed, and every step redone until done', () => {
     expect(w.calls.filter((c) => c !== 'GetParameter')).toEqual([]);
   });
 
+  test('an event whose time is not one changes nothing', async () => {
+    const w = world();
+    const e = { ...event('e1', minutes(0)), time: 'yesterday' };
+    await expect(handleLaunchFailure(w.clients, SETTINGS, e, minutes(0))).rejects.toMatchObject({
+      name: 'InvalidInputError',
+    });
+    expect(w.calls).toEqual([]);
+  });
+
+  test('times compare as instants, with or without milliseconds', async () => {
+    const w = world();
+    await handleLaunchFailure(w.clients, SETTINGS, event('e1', minutes(0)), minutes(0));
+    await handleCheck(w.clients, SETTINGS, minutes(30));
+    // The same instant as the restore, written as EventBridge writes it: from before the restore.
+    const sameInstant = {
+      ...event('e2', minutes(30)),
+      time: minutes(30).toISOString().replace('.000Z', 'Z'),
+    };
+    expect((await handleLaunchFailure(w.clients, SETTINGS, sameInstant, minutes(31))).outcome).toBe('stale');
+    const after = { ...event('e3', minutes(31)), time: minutes(31).toISOString().replace('.000Z', 'Z') };
+    expect((await handleLaunchFailure(w.clients, SETTINGS, after, minutes(31))).outcome).toBe('raisedAgain');
+  });
+
   test('a state that cannot be read (SSM fails) changes nothing', async () => {
     const w = world();
     w.failNext('GetParameter', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
