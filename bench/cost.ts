@@ -45,6 +45,8 @@ export interface FleetAssumptions {
   /** Minutes an instance refresh takes for the fleet (drives the rollout's polling loop). */
   rolloutMinutes: number;
   spotInterruptionsPerWorker: number;
+  /** Spot launch failures of the group a month (each one invokes the Spot fallback). */
+  spotLaunchFailures: number;
   /** Lambda memory of every function (infra/lambda.ts default). */
   lambdaMb: number;
   /** Handler time once initialized, per function: AWS round trips, not measured here. */
@@ -66,6 +68,7 @@ export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
   rolloutsPerMonth: 4,
   rolloutMinutes: 40,
   spotInterruptionsPerWorker: 2,
+  spotLaunchFailures: 40,
   lambdaMb: 256,
   handlerMs: {
     'version-check': 800,
@@ -74,6 +77,7 @@ export const DEFAULT_ASSUMPTIONS: FleetAssumptions = {
     'flow-metrics': 20,
     'spot-interruption': 300,
     'kept-expiry': 300,
+    'spot-fallback': 200,
   },
   logGb: 0.5,
   workerLogGb: 2,
@@ -150,6 +154,8 @@ export function invocations(m: Measured, a: FleetAssumptions): Record<string, nu
     'ami-retention': 30 + a.rolloutsPerMonth * m.lambdaPerRollout,
     // Every 15 minutes (infra/kept-expiry.ts).
     'kept-expiry': MINUTES_PER_MONTH / 15,
+    // Its check every cool-down (default 30 min, infra/spot-fallback.ts), and each Spot launch failure.
+    'spot-fallback': MINUTES_PER_MONTH / 30 + a.spotLaunchFailures,
   };
 }
 

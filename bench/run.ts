@@ -187,6 +187,7 @@ async function main() {
         ['launch costed as', `healthy after 3 pending polls (${flows.launchAfterPolls} transitions)`],
         ['rollouts a month × refresh minutes', `${a.rolloutsPerMonth} × ${a.rolloutMinutes}`],
         ['Spot interruptions a worker a month', a.spotInterruptionsPerWorker],
+        ['Spot launch failures a month', a.spotLaunchFailures],
         ['Lambda', `arm64, ${a.lambdaMb} MB, every invocation cold (measured init) + handler time`],
         ...Object.entries(calls).map(([name, n]) => [
           `${name}: invocations, handler ms`,

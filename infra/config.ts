@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
+import { capacityOptionKeys, capacityOptionProblems } from './capacity-options';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
 import { fleetOptionKeys, fleetOptionProblems } from './fleet-options';
@@ -256,6 +257,7 @@ export const configSchema = z.strictObject({
   maxSize: positiveInt('maximum number of workers').default(6),
   instanceType: instanceTypes.default(['c5d.2xlarge']),
   capacity: z.enum(['spot', 'ondemand'], { error: 'spot or ondemand' }).default('spot'),
+  ...capacityOptionKeys,
   spotMaxPrice: fromString(
     (raw) => raw,
     z
@@ -443,6 +445,18 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
     );
   }
   problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
+  problems.push(
+    ...capacityOptionProblems({
+      capacity: field('capacity'),
+      onDemandBase: field('onDemandBase'),
+      onDemandPercentage: field('onDemandPercentage'),
+      instanceRequirements: field('instanceRequirements'),
+      given: {
+        instanceType: raw.instanceType !== undefined,
+        spotFallbackCooldown: raw.spotFallbackCooldown !== undefined,
+      },
+    }),
+  );
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }
@@ -483,6 +497,8 @@ export function parseConfig(context: Record<string, unknown>): WorkerConfig {
   const stackName = `${c.project}-${c.env}`;
   return {
     ...c,
+    // Chosen by their attributes: the group has no list of its own.
+    instanceType: c.instanceRequirements ? [] : c.instanceType,
     stackName,
     parameterPrefix: `/${c.project}/${c.env}`,
     workerKeyParameter: c.workerKeyParameter ?? `/${c.project}/${c.env}/worker-key`,

@@ -3,6 +3,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import type { InstanceRequirements } from './capacity-options';
 import { parseConfig, type WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 
@@ -11,6 +12,11 @@ export enum WorkerCapacity {
   SPOT = 'spot',
   ON_DEMAND = 'ondemand',
 }
+
+/** The attributes of instanceRequirements (README, Configuration); cpuManufacturers default intel, amd. */
+export type InstanceRequirementsInput = Omit<InstanceRequirements, 'cpuManufacturers'> & {
+  readonly cpuManufacturers?: InstanceRequirements['cpuManufacturers'];
+};
 
 /** The Cycloid (Concourse) scheduler the workers register with. Defaults: Cycloid SaaS. */
 export interface SchedulerEndpoint {
@@ -87,6 +93,14 @@ export interface ExternalWorkerFleetProps {
   readonly capacity?: WorkerCapacity;
   /** Maximum Spot price, USD per hour (Spot only). @default 0.3 */
   readonly spotMaxPrice?: number | string;
+  /** On-demand instances before any Spot one (Spot capacity only). @default 0 */
+  readonly onDemandBase?: number;
+  /** On-demand share above the base, 0-99 with Spot. @default 0 with Spot, 100 on-demand */
+  readonly onDemandPercentage?: number;
+  /** Instance types chosen by AWS from these attributes, instead of `instanceTypes`. @default none */
+  readonly instanceRequirements?: InstanceRequirementsInput;
+  /** Quiet time after the last Spot launch failure before Spot is tried again (Spot only). @default 30 minutes */
+  readonly spotFallbackCooldown?: Duration;
   /** @default 20 GiB */
   readonly rootVolumeSize?: Size;
   /** The work dir's volume. @default 130 GiB */
@@ -236,6 +250,10 @@ export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetPr
   );
   set('capacity', props.capacity);
   set('spotMaxPrice', props.spotMaxPrice);
+  set('onDemandBase', props.onDemandBase);
+  set('onDemandPercentage', props.onDemandPercentage);
+  set('instanceRequirements', props.instanceRequirements);
+  set('spotFallbackCooldown', seconds(props.spotFallbackCooldown));
   set('rootVolumeSize', gibibytes(props.rootVolumeSize));
   set('dataVolumeSize', gibibytes(props.dataVolumeSize));
   set('ebsOptimized', props.ebsOptimized);
@@ -337,10 +355,17 @@ export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): Ex
     desiredCapacity: config.desiredCapacity,
     minCapacity: config.minSize,
     maxCapacity: config.maxSize,
-    instanceTypes: config.instanceType.map((type) => new ec2.InstanceType(type)),
+    // None when the attributes choose them.
+    instanceTypes: config.instanceRequirements
+      ? undefined
+      : config.instanceType.map((type) => new ec2.InstanceType(type)),
     capacity: config.capacity as WorkerCapacity,
     // A price for Spot capacity only: the parser refuses one with on-demand.
     spotMaxPrice: config.capacity === 'spot' ? config.spotMaxPrice : undefined,
+    onDemandBase: config.onDemandBase,
+    onDemandPercentage: config.onDemandPercentage,
+    instanceRequirements: config.instanceRequirements,
+    spotFallbackCooldown: config.capacity === 'spot' ? duration(config.spotFallbackCooldown) : undefined,
     rootVolumeSize: size(config.rootVolumeSize),
     dataVolumeSize: size(config.dataVolumeSize),
     ebsOptimized: config.ebsOptimized,

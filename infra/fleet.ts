@@ -8,8 +8,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { purchase } from './capacity-options';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
+import { mixedInstancesPolicy, usesMixedInstancesPolicy } from './fleet-capacity';
 import { acknowledgeGuardRule } from './guard';
 import { WorkerFunction } from './lambda';
 import {
@@ -50,7 +52,7 @@ export class WorkerFleet extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly launchHookName: string;
   readonly terminateHookName: string;
-  /** True when the group launches several instance types through a mixed instances policy. */
+  /** True when the group launches through a mixed instances policy (Spot, several or attribute-chosen types). */
   readonly mixedInstances: boolean;
   /** The customer tag's value (a deploy parameter unless configured). */
   readonly customer: string;
@@ -61,7 +63,7 @@ export class WorkerFleet extends Construct {
     this.groupName = `${config.stackName}-workers`;
     this.launchHookName = `${config.stackName}-launch`;
     this.terminateHookName = `${config.stackName}-terminate`;
-    this.mixedInstances = config.instanceType.length > 1;
+    this.mixedInstances = usesMixedInstancesPolicy(config);
     this.customer = inputs.customer;
 
     this.logGroup = new logs.LogGroup(this, 'WorkerLogs', {
@@ -238,14 +240,8 @@ export class WorkerFleet extends Construct {
           ];
     return {
       imageId,
+      // A mixed instances policy names the types and the market (fleet-capacity.ts).
       instanceType: singleType ? config.instanceType[0] : undefined,
-      instanceMarketOptions:
-        singleType && config.capacity === 'spot'
-          ? {
-              marketType: 'spot',
-              spotOptions: { spotInstanceType: 'one-time', maxPrice: config.spotMaxPrice },
-            }
-          : undefined,
       iamInstanceProfile: { arn: profileArn },
       securityGroupIds: networkInterfaces ? undefined : groups,
       networkInterfaces,
@@ -285,24 +281,8 @@ export class WorkerFleet extends Construct {
       desiredCapacity: String(config.desiredCapacity),
       vpcZoneIdentifier: inputs.subnetIds,
       launchTemplate: this.mixedInstances ? undefined : launchTemplate,
-      mixedInstancesPolicy: this.mixedInstances
-        ? {
-            launchTemplate: {
-              launchTemplateSpecification: launchTemplate,
-              overrides: config.instanceType.map((instanceType) => ({ instanceType })),
-            },
-            instancesDistribution:
-              config.capacity === 'spot'
-                ? {
-                    onDemandBaseCapacity: 0,
-                    onDemandPercentageAboveBaseCapacity: 0,
-                    spotAllocationStrategy: 'price-capacity-optimized',
-                    spotMaxPrice: config.spotMaxPrice,
-                  }
-                : { onDemandBaseCapacity: 0, onDemandPercentageAboveBaseCapacity: 100 },
-          }
-        : undefined,
-      capacityRebalance: config.capacity === 'spot',
+      mixedInstancesPolicy: this.mixedInstances ? mixedInstancesPolicy(config, launchTemplate) : undefined,
+      capacityRebalance: this.mixedInstances && purchase(config).spot,
       terminationPolicies: ['OldestLaunchTemplate', 'NewestInstance'],
       healthCheckType: 'EC2',
       healthCheckGracePeriod: 300,
@@ -341,16 +321,25 @@ export class WorkerFleet extends Construct {
           'Both EBS volumes are encrypted in the launch template; the check cannot follow it through a mixed instances policy.',
       });
     }
+    if (config.instanceRequirements) {
+      acknowledgeGuardRule(
+        group,
+        'autoscaling_group_nitro_instance_override_check',
+        'instanceRequirements leaves the types to AWS, by the attributes the operator chose: no list of types to check. The workers do not rely on the hardware for their security: their traffic is SSH to the TSA and TLS to AWS, their volumes encrypted.',
+      );
+    }
     acknowledgeGuardRule(
       group,
       'autoscaling_multiple_az_check',
       'The subnets are a deploy parameter (SubnetIds), one per Availability Zone as the operator chooses: the template cannot know their zones.',
     );
-    if (!this.mixedInstances) {
+    if (config.instanceType.length <= 1) {
       acknowledgeGuardRule(
         group,
         'autoscaling_mixed_instances_policy_multiple_instance_types_check',
-        'The configuration names a single instance type (instanceType): a list gives the group a mixed instances policy over all of them.',
+        config.instanceRequirements
+          ? 'One override of instance attributes (instanceRequirements): AWS launches every instance type that matches them.'
+          : 'The configuration names a single instance type (instanceType): a list, or instanceRequirements, gives the group several.',
       );
     }
     Validations.of(group).acknowledge({

@@ -20,6 +20,8 @@ export function runtimeParameters(config: WorkerConfig) {
     versionState: `${config.parameterPrefix}/${RUNTIME_PARAMETER.versionState}`,
     /** Concourse version the next image build installs, written by the version check before it starts one. */
     buildVersion: `${config.parameterPrefix}/${RUNTIME_PARAMETER.buildVersion}`,
+    /** JSON state of the Spot fallback's episode: phase, when Spot last failed, the notice owed. */
+    spotFallback: `${config.parameterPrefix}/${RUNTIME_PARAMETER.spotFallback}`,
   };
 }
 

@@ -38,6 +38,8 @@ export interface ObservabilityProps {
   };
   /** Alarms made elsewhere in the stack: shown and listed with these. */
   alarms?: cloudwatch.Alarm[];
+  /** The group's Spot launch failures (an AWS metric), beside its workers: when Spot falls back. */
+  spotLaunchFailures?: cloudwatch.IMetric;
   logRetention: logs.RetentionDays;
 }
 
@@ -362,6 +364,7 @@ export class Observability extends Construct {
           groupMetric('GroupInServiceInstances', 'in service'),
           groupMetric('GroupPendingInstances', 'pending'),
         ],
+        right: props.spotLaunchFailures ? [props.spotLaunchFailures] : undefined,
       }),
       query(
         'Version checks and builds',

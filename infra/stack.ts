@@ -7,6 +7,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AmiRetention } from './ami-retention';
+import { purchase } from './capacity-options';
 import type { WorkerConfig } from './config';
 import { deployInputs } from './deploy-inputs';
 import { DestroyWorkflow } from './destroy';
@@ -21,6 +22,7 @@ import { Notifications } from './notifications';
 import { Observability } from './observability';
 import { addOutputs } from './outputs';
 import { ImageRollout } from './rollout';
+import { SpotFallback } from './spot-fallback';
 import { VersionCheck } from './version-check';
 
 /**
@@ -49,6 +51,8 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
   readonly keptExpiry: KeptExpiry;
   readonly destroy: DestroyWorkflow;
   readonly observability: Observability;
+  /** Raises the on-demand share while Spot launches fail: only a group with Spot instances has one. */
+  readonly spotFallback?: SpotFallback;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerFleetProps = {}) {
     super(scope, id);
@@ -119,6 +123,13 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
     // drain still runs while the group's last instances terminate.
     this.fleet.group.node.addDependency(this.lifecycle);
     this.keptExpiry = new KeptExpiry(this, 'KeptExpiry', { ...common, topic: this.notifications.topic });
+    if (purchase(config).spot) {
+      this.spotFallback = new SpotFallback(this, 'SpotFallback', {
+        ...fleetAndTopic,
+        // Alarmed already: a queue (and its alarm) of its own would add to the bill for no reader.
+        deadLetterQueue: this.lifecycle.deadLetterQueue,
+      });
+    }
     this.destroy = new DestroyWorkflow(this, 'Destroy', {
       ...fleetAndTopic,
       // What starts new work: builds, rollouts, retention. The lifecycle rules stay on so drains run.
@@ -148,7 +159,9 @@ export class ExternalWorkerFleet extends Construct implements ec2.IConnectable, 
         { name: 'lifecycle-deadline', fn: this.lifecycle.deadline.function },
         { name: 'spot-interruption', fn: this.lifecycle.spot.function },
         { name: 'kept-expiry', fn: this.keptExpiry.function.function },
+        ...(this.spotFallback ? [{ name: 'spot-fallback', fn: this.spotFallback.function.function }] : []),
       ],
+      spotLaunchFailures: this.spotFallback?.metricSpotLaunchFailures(),
       logs: {
         versionCheck: this.versionCheck.function.logGroup,
         retention: this.retention.logGroup,

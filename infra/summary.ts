@@ -1,3 +1,4 @@
+import { purchase } from './capacity-options';
 import type { WorkerConfig } from './config';
 
 interface Template {
@@ -13,9 +14,17 @@ export function summarize(template: Template, templateFile: string, config: Work
   const parameters = Object.keys(template.Parameters ?? {}).filter(
     (name) => !name.startsWith('BootstrapVersion'),
   );
+  const types = config.instanceRequirements
+    ? 'types chosen by instanceRequirements'
+    : config.instanceType.join('|');
+  const { onDemandBase, onDemandPercentage } = purchase(config);
+  const mixed =
+    config.capacity === 'spot' && (onDemandBase > 0 || onDemandPercentage > 0)
+      ? `, on-demand ${onDemandBase} + ${onDemandPercentage}% above`
+      : '';
   const lines = [
     `external-worker: stack ${config.stackName} in ${config.region}, template in cdk.out/${templateFile}`,
-    `  workers: ${config.desiredCapacity} (min ${config.minSize}, max ${config.maxSize}) × ${config.instanceType.join('|')}, ${config.capacity}${config.capacity === 'spot' ? ` (max $${config.spotMaxPrice}/h)` : ''}`,
+    `  workers: ${config.desiredCapacity} (min ${config.minSize}, max ${config.maxSize}) × ${types}, ${config.capacity}${config.capacity === 'spot' ? ` (max $${config.spotMaxPrice}/h)${mixed}` : ''}`,
     `  image: ${config.workerAmiId ? `pinned ${config.workerAmiId}` : 'built by the image pipeline'}, Concourse ${config.workerVersion ? `pinned ${config.workerVersion}` : 'following the scheduler'}`,
     `  resources: ${resources.length} (${[...counts.entries()]
       .sort((a, b) => b[1] - a[1])

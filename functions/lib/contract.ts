@@ -33,6 +33,7 @@ export const RUNTIME_PARAMETER = {
   currentAmi: 'current-ami',
   versionState: 'version-state',
   buildVersion: 'build-version',
+  spotFallback: 'spot-fallback',
 } as const;
 
 /** On the worker image: retires the Concourse worker (SIGUSR2) and returns at once. */
@@ -72,4 +73,17 @@ export const LOG_RECORD = {
   retentionDone: 'AMI retention done',
   /** Every kept-instance expiry run: how many kept instances there are, how many outlived their end. */
   keptExpiryDone: 'kept instance expiry done',
+  /** Every Spot fallback decision: a Spot launch failure or a check, the episode's phase, what was done. */
+  spotFallback: 'spot fallback',
+} as const;
+
+/**
+ * The group's failed launches that name Spot, as the Spot fallback's rule matches them (EventBridge
+ * wildcard patterns on StatusMessage, case-sensitive): the rule's own AWS/Events metrics then count
+ * Spot launch failures. The function reads the message itself (functions/spot-fallback/events.ts).
+ * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#eb-filtering-wildcard-matching
+ */
+export const SPOT_LAUNCH_FAILURE = {
+  detailType: 'EC2 Instance Launch Unsuccessful',
+  statusMessageWildcards: ['*Spot*', '*spot*', '*UnfulfillableCapacity*'],
 } as const;

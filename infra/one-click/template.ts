@@ -12,7 +12,6 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as cxapi from 'aws-cdk-lib/cx-api';
 import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../../functions/lib/concourse-version';
@@ -39,6 +38,9 @@ export const LAUNCH_PARAMETERS = {
   WorkerVersion: 'workerVersion',
 } as const;
 const DEPLOY_INPUTS = ['teamId', 'customer', 'vpcId', 'subnetIds'];
+/** The Capacity parameter decides the purchase: one type, Spot or on-demand only. */
+const DECIDED_BY_CAPACITY = ['onDemandBase', 'onDemandPercentage', 'instanceRequirements'];
+const ON_DEMAND_ONLY_PERCENTAGE = 100;
 
 // The synthesis runs with these stand-ins, each then replaced by its parameter in the template.
 // Every stand-in is a value its configuration key accepts and nothing else in a template contains.
@@ -93,12 +95,16 @@ export function synthesizeOneClick(options: OneClickOptions): OneClick {
       `bucketPrefix: expected 2-41 lower-case letters, digits, dots and dashes (the region completes the bucket name), given ${JSON.stringify(options.bucketPrefix)}`,
     ]);
   }
-  const launchTime = [...new Set([...Object.values(LAUNCH_PARAMETERS), ...DEPLOY_INPUTS])];
+  const launchTime = [
+    ...new Set([...Object.values(LAUNCH_PARAMETERS), ...DEPLOY_INPUTS, ...DECIDED_BY_CAPACITY]),
+  ];
   const given = Object.keys(options.context).filter((key) => launchTime.includes(key.split('.')[0] ?? key));
   if (given.length > 0) {
     throw new ConfigError(
-      given.map(
-        (key) => `${key}: expected nothing: the one-click template asks for it at launch, given a value`,
+      given.map((key) =>
+        DECIDED_BY_CAPACITY.includes(key.split('.')[0] ?? key)
+          ? `${key}: expected nothing: the one-click template launches one instance type, Spot or on-demand as its Capacity parameter says, given a value`
+          : `${key}: expected nothing: the one-click template asks for it at launch, given a value`,
       ),
     );
   }
@@ -276,25 +282,38 @@ function wireLaunchParameters(stack: ExternalWorkerStack) {
   });
 
   const { fleet } = stack;
-  if (fleet.mixedInstances)
-    throw new Error('the one-click template launches one instance type (InstanceType)');
+  const policy = fleet.group.mixedInstancesPolicy as
+    | autoscaling.CfnAutoScalingGroup.MixedInstancesPolicyProperty
+    | undefined;
+  // Synthesized as a Spot group of one type: the Capacity parameter sets its on-demand share.
+  if (!policy || stack.workers.config.instanceType.length !== 1)
+    throw new Error('the one-click template launches one instance type (InstanceType), Spot or on-demand');
   fleet.group.minSize = min.valueAsString;
   fleet.group.maxSize = max.valueAsString;
   fleet.group.desiredCapacity = count.valueAsString;
   fleet.group.capacityRebalance = Fn.conditionIf(isSpot.logicalId, true, false);
-  const data = fleet.launchTemplate.launchTemplateData as ec2.CfnLaunchTemplate.LaunchTemplateDataProperty;
-  fleet.launchTemplate.launchTemplateData = {
-    ...data,
-    instanceType: instanceType.valueAsString,
-    instanceMarketOptions: Fn.conditionIf(
-      isSpot.logicalId,
-      {
-        MarketType: 'spot',
-        SpotOptions: { SpotInstanceType: 'one-time', MaxPrice: spotMaxPrice.valueAsString },
-      },
-      Aws.NO_VALUE,
-    ),
+  const template = policy.launchTemplate as autoscaling.CfnAutoScalingGroup.LaunchTemplateProperty;
+  fleet.group.mixedInstancesPolicy = {
+    launchTemplate: { ...template, overrides: [{ instanceType: instanceType.valueAsString }] },
+    instancesDistribution: {
+      onDemandBaseCapacity: 0,
+      onDemandPercentageAboveBaseCapacity: Token.asNumber(
+        Fn.conditionIf(isSpot.logicalId, 0, ON_DEMAND_ONLY_PERCENTAGE),
+      ),
+      spotAllocationStrategy: 'price-capacity-optimized',
+      spotMaxPrice: Token.asString(
+        Fn.conditionIf(isSpot.logicalId, spotMaxPrice.valueAsString, Aws.NO_VALUE),
+      ),
+    },
   };
+  // What the fallback restores once Spot launches again: the share the launch chose.
+  const fallback = stack.workers.spotFallback?.function.function.node.defaultChild as
+    | lambda.CfnFunction
+    | undefined;
+  fallback?.addPropertyOverride(
+    'Environment.Variables.ON_DEMAND_PERCENTAGE',
+    Fn.conditionIf(isSpot.logicalId, '0', String(ON_DEMAND_ONLY_PERCENTAGE)),
+  );
   const schedules: Array<[string, CfnCondition, CfnParameter, boolean]> = [
     ['ScheduledStart', hasStart, start, true],
     ['ScheduledStop', hasStop, stop, false],

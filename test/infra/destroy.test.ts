@@ -43,7 +43,7 @@ describe('destroy workflow in the stack', () => {
       StackName: config.stackName,
       GroupName: `${config.stackName}-workers`,
       MaxDrainPolls: String(maxDrainPolls(config)),
-      RuntimeParameterNames: `[\\"${config.parameterPrefix}/current-ami\\",\\"${config.parameterPrefix}/version-state\\",\\"${config.parameterPrefix}/build-version\\"]`,
+      RuntimeParameterNames: `[\\"${config.parameterPrefix}/current-ami\\",\\"${config.parameterPrefix}/version-state\\",\\"${config.parameterPrefix}/build-version\\",\\"${config.parameterPrefix}/spot-fallback\\"]`,
     });
     expect(machine.Properties.DefinitionSubstitutions).not.toHaveProperty(
       'RuntimeParameterNames',

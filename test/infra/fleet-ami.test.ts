@@ -17,7 +17,11 @@ const fingerprint = (s: typeof base) => JSON.stringify(currentAmi(s)[1].Properti
 describe('a deploy never moves the fleet back to an older AMI', () => {
   test('the group follows the latest launch template version, explicitly', () => {
     const { template, group } = ids(base);
-    expect((resource(base, group).Properties.LaunchTemplate as Record<string, unknown>).Version).toEqual({
+    // A Spot group by default: its mixed instances policy names the template version.
+    const policy = resource(base, group).Properties.MixedInstancesPolicy as {
+      LaunchTemplate: { LaunchTemplateSpecification: Record<string, unknown> };
+    };
+    expect(policy.LaunchTemplate.LaunchTemplateSpecification.Version).toEqual({
       'Fn::GetAtt': [template, 'LatestVersionNumber'],
     });
   });

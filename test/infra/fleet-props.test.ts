@@ -41,6 +41,11 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     bootFailureLimit: '5',
   },
   ondemand: { capacity: 'ondemand', minSize: 0, desiredCapacity: 0, maxSize: 2 },
+  mixedSpot: { onDemandBase: '1', onDemandPercentage: '20', spotFallbackCooldown: '1h' },
+  byAttributes: {
+    instanceRequirements:
+      '{"vCpu":{"min":8,"max":16},"memoryMiB":{"min":16384},"excludedInstanceTypes":["t*"]}',
+  },
 };
 
 describe('the construct properties of a configuration', () => {

@@ -109,14 +109,22 @@ describe('security group', () => {
 });
 
 describe('launch template', () => {
-  test('spot one-time at the max price by default, none with on-demand', () => {
-    expect(launchTemplateData(defaults.template).InstanceMarketOptions).toEqual({
-      MarketType: 'spot',
-      SpotOptions: { SpotInstanceType: 'one-time', MaxPrice: '0.3' },
+  test('no type nor market by default (the Spot group names them), the type with on-demand', () => {
+    expect(launchTemplateData(defaults.template).InstanceMarketOptions).toBeUndefined();
+    expect(launchTemplateData(defaults.template).InstanceType).toBeUndefined();
+    expect(group(defaults.template).MixedInstancesPolicy).toMatchObject({
+      LaunchTemplate: { Overrides: [{ InstanceType: 'c5d.2xlarge' }] },
+      InstancesDistribution: {
+        OnDemandBaseCapacity: 0,
+        OnDemandPercentageAboveBaseCapacity: 0,
+        SpotAllocationStrategy: 'price-capacity-optimized',
+        SpotMaxPrice: '0.3',
+      },
     });
     const ondemand = onDemandPinned().template;
     expect(launchTemplateData(ondemand).InstanceMarketOptions).toBeUndefined();
     expect(launchTemplateData(ondemand).InstanceType).toBe('c5d.2xlarge');
+    expect(group(ondemand).MixedInstancesPolicy).toBeUndefined();
   });
 
   test('IMDSv2 required, hop limit 1, encrypted gp3 root and data volumes, instance stores', () => {
@@ -237,7 +245,9 @@ describe('which AMI', () => {
   test('the group points at an explicit launch template version and CloudFormation never replaces instances', () => {
     const asg = defaults.template.findResources('AWS::AutoScaling::AutoScalingGroup');
     const [resource] = Object.values(asg) as Array<{ Properties: Json; UpdatePolicy?: Json }>;
-    expect(resource?.Properties.LaunchTemplate).toEqual({
+    // A Spot group by default: its mixed instances policy names the template.
+    const policy = resource?.Properties.MixedInstancesPolicy as { LaunchTemplate: Json } | undefined;
+    expect(policy?.LaunchTemplate.LaunchTemplateSpecification).toEqual({
       LaunchTemplateId: { Ref: expect.stringMatching(/^FleetLaunchTemplate/) },
       Version: { 'Fn::GetAtt': [expect.stringMatching(/^FleetLaunchTemplate/), 'LatestVersionNumber'] },
     });

@@ -100,6 +100,14 @@ export function functionUses(name: string): Uses {
             use(uses, 'kms:GenerateDataKey', `${where} (encrypted topic)`);
             use(uses, 'kms:Decrypt', `${where} (encrypted topic)`);
           }
+          // A group update naming a launch template: Auto Scaling checks the caller may launch from it.
+          if (prefix === 'autoscaling' && /^(UpdateAutoScalingGroup|StartInstanceRefresh)$/.test(action)) {
+            if (/LaunchTemplate/.test(text)) {
+              for (const implied of ['ec2:RunInstances', 'iam:PassRole', 'ec2:CreateTags']) {
+                use(uses, implied, `${where} (launch template)`);
+              }
+            }
+          }
         }
       }
     }

@@ -120,7 +120,7 @@ describe('the one-click template', () => {
       expect(sub).toMatch(new RegExp(`^(s3://)?${PREFIX}-\\$\\{AWS::Region\\}(/[0-9a-f]{64}\\.zip)?$`));
   });
 
-  test('the group, its launch template and schedules take their sizes, type and market from the parameters', () => {
+  test('the group and its schedules take their sizes, type and market from the parameters', () => {
     const [, group] = resources('AWS::AutoScaling::AutoScalingGroup')[0] ?? [];
     expect(group?.Properties).toMatchObject({
       MinSize: { Ref: 'MinWorkers' },
@@ -133,20 +133,27 @@ describe('the one-click template', () => {
       Value: { Ref: 'DebugMode' },
       PropagateAtLaunch: true,
     });
-    const [, launchTemplate] = resources('AWS::EC2::LaunchTemplate')[0] ?? [];
-    expect(launchTemplate?.Properties?.LaunchTemplateData).toMatchObject({
-      InstanceType: { Ref: 'InstanceType' },
-      InstanceMarketOptions: {
-        'Fn::If': [
-          'IsSpot',
-          {
-            MarketType: 'spot',
-            SpotOptions: { SpotInstanceType: 'one-time', MaxPrice: { Ref: 'SpotMaxPrice' } },
-          },
-          { Ref: 'AWS::NoValue' },
-        ],
+    // One type, Spot or on-demand: the group's mixed instances policy, its share from Capacity.
+    expect(group?.Properties?.MixedInstancesPolicy).toMatchObject({
+      LaunchTemplate: { Overrides: [{ InstanceType: { Ref: 'InstanceType' } }] },
+      InstancesDistribution: {
+        OnDemandBaseCapacity: 0,
+        OnDemandPercentageAboveBaseCapacity: { 'Fn::If': ['IsSpot', 0, 100] },
+        SpotAllocationStrategy: 'price-capacity-optimized',
+        SpotMaxPrice: { 'Fn::If': ['IsSpot', { Ref: 'SpotMaxPrice' }, { Ref: 'AWS::NoValue' }] },
       },
     });
+    const [, launchTemplate] = resources('AWS::EC2::LaunchTemplate')[0] ?? [];
+    const data = launchTemplate?.Properties?.LaunchTemplateData as Record<string, unknown>;
+    expect(data.InstanceType).toBeUndefined();
+    expect(data.InstanceMarketOptions).toBeUndefined();
+    // The fallback restores the share the launch chose.
+    const [, fallback] =
+      resources('AWS::Lambda::Function').find(([id]) => id.startsWith('SpotFallback')) ?? [];
+    const environment = fallback?.Properties?.Environment as
+      | { Variables?: Record<string, unknown> }
+      | undefined;
+    expect(environment?.Variables?.ON_DEMAND_PERCENTAGE).toEqual({ 'Fn::If': ['IsSpot', '0', '100'] });
     const schedules = resources('AWS::AutoScaling::ScheduledAction').map(([, action]) => action);
     expect(schedules).toEqual([
       expect.objectContaining({
@@ -222,6 +229,16 @@ describe('the one-click template', () => {
         'instanceType: expected nothing: the one-click template asks for it at launch, given a value',
         'schedule.start: expected nothing: the one-click template asks for it at launch, given a value',
       ]),
+    );
+    expect(() =>
+      synthesizeOneClick({ bucketPrefix: PREFIX, context: { onDemandPercentage: 20, onDemandBase: 1 } }),
+    ).toThrow(
+      new ConfigError(
+        ['onDemandPercentage', 'onDemandBase'].map(
+          (key) =>
+            `${key}: expected nothing: the one-click template launches one instance type, Spot or on-demand as its Capacity parameter says, given a value`,
+        ),
+      ),
     );
     expect(() => synthesizeOneClick({ bucketPrefix: 'Not A Bucket', context: {} })).toThrow(ConfigError);
   });

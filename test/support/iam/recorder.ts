@@ -197,9 +197,22 @@ async function withInstanceGroup(service: string, p: Record<string, unknown>) {
   return group ? { ...p, AutoScalingGroupName: group } : p;
 }
 
+/** The launch template a call names by id: itself, or in the group's (mixed instances) configuration. */
+function launchTemplateIdsOf(p: Record<string, unknown>): string[] {
+  const nested = p.MixedInstancesPolicy as
+    | { LaunchTemplate?: { LaunchTemplateSpecification?: { LaunchTemplateId?: string } } }
+    | undefined;
+  const plain = p.LaunchTemplate as { LaunchTemplateId?: string } | undefined;
+  return [
+    ...ids(p.LaunchTemplateId),
+    ...ids(plain?.LaunchTemplateId),
+    ...ids(nested?.LaunchTemplate?.LaunchTemplateSpecification?.LaunchTemplateId),
+  ];
+}
+
 /** The world's names of the launch templates a call names by id. */
 async function launchTemplateNames(p: Record<string, unknown>): Promise<Record<string, string>> {
-  const templateIds = ids(p.LaunchTemplateId).filter((id) => id.startsWith('lt-'));
+  const templateIds = launchTemplateIdsOf(p).filter((id) => id.startsWith('lt-'));
   if (!templateIds.length) return {};
   const { LaunchTemplates = [] } = await answerOrNothing(() =>
     sendUnrecorded<DescribeLaunchTemplatesCommandOutput>(
