@@ -333,13 +333,12 @@ export class WorkerFleet extends Construct {
       'autoscaling_multiple_az_check',
       'The subnets are a deploy parameter (SubnetIds), one per Availability Zone as the operator chooses: the template cannot know their zones.',
     );
-    if (config.instanceType.length <= 1) {
+    // One override of instance attributes passes the rule: it stands for every type that matches.
+    if (!config.instanceRequirements && config.instanceType.length <= 1) {
       acknowledgeGuardRule(
         group,
         'autoscaling_mixed_instances_policy_multiple_instance_types_check',
-        config.instanceRequirements
-          ? 'One override of instance attributes (instanceRequirements): AWS launches every instance type that matches them.'
-          : 'The configuration names a single instance type (instanceType): a list, or instanceRequirements, gives the group several.',
+        'The configuration names a single instance type (instanceType): a list, or instanceRequirements, gives the group several.',
       );
     }
     Validations.of(group).acknowledge({

@@ -24,6 +24,9 @@ export const FULLEST_SPOT: Context = {
   extraTags: { team: 'ci' },
   instanceType: 'c5d.2xlarge,m5d.2xlarge',
   spotMaxPrice: '0.5',
+  onDemandBase: 1,
+  onDemandPercentage: 20,
+  spotFallbackCooldown: '45m',
   schedule: { start: '0 7 * * 1-5', stop: '0 20 * * 1-5' },
   desiredCapacity: 2,
   minSize: 1,
@@ -93,6 +96,10 @@ export const GUARD_CHECKED: ReadonlyArray<[string, Context]> = [
   [
     'mixed Spot types, a year of logs, aws-cn',
     { instanceType: 'c5d.2xlarge,c5ad.2xlarge', logRetentionDays: 365, region: 'cn-north-1' },
+  ],
+  [
+    'Spot types chosen by attributes',
+    { instanceRequirements: { vCpu: { min: 8, max: 16 }, memoryMiB: { min: 16384 } } },
   ],
   ['on-demand in aws-us-gov', { capacity: 'ondemand', region: 'us-gov-west-1' }],
 ];
