@@ -41,6 +41,8 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     bootFailureLimit: '5',
   },
   ondemand: { capacity: 'ondemand', minSize: 0, desiredCapacity: 0, maxSize: 2 },
+  // The subnets left to the SubnetIds parameter.
+  vpcOnly: { vpcId: 'vpc-0123456789abcdef0' },
 };
 
 describe('the construct properties of a configuration', () => {
