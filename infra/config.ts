@@ -1,10 +1,23 @@
 import { z } from 'zod';
 import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
-import { capacityOptionKeys, capacityOptionProblems } from './capacity-options';
-import { isValidCron } from './cron';
-import { parseDuration } from './duration';
-import { fleetOptionKeys, fleetOptionProblems } from './fleet-options';
-import { lagAlarmProblems } from './version-lag';
+import { capacityOptionKeys } from './capacity-options';
+import { crossKeyProblems } from './config/cross-key';
+import {
+  asJson,
+  asList,
+  asNumber,
+  bool,
+  cron,
+  duration,
+  fromString,
+  nonNegativeInt,
+  pattern,
+  positiveInt,
+} from './config/parsers';
+import { ConfigError, describe, isCdkKey, nestDottedKeys, valueAt } from './config/problems';
+import { fleetOptionKeys } from './fleet-options';
+
+export { ConfigError };
 
 /**
  * The deployment's configuration: the original stack's parameters under their new names.
@@ -47,8 +60,6 @@ const SSH_PUBLIC_KEY =
 // AWS's own grammar of tag values (letters, digits, spaces and _ . : / = + - @).
 // https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_Tag.html
 const TAG_VALUE = /^[\p{L}\p{Zs}\p{N}_.:/=+\-@]{0,256}$/u;
-/** Tag keys the stack sets itself, or that change what the control plane does with an instance. */
-const RESERVED_TAG = /^(keeprunning|external-worker:.*|Name|customer|project|env|role|cycloid\.io)$/;
 /** Instance types of one Auto Scaling group (mixed instances policy overrides). */
 export const MAX_INSTANCE_TYPES = 40;
 
@@ -56,56 +67,6 @@ const SCHEDULER_URL_FORM =
   'an https URL of a host, optional port and path (https://scheduler.example.com[:port][/path]), without quotes, spaces, query or user info';
 const TSA_KEY_FORM =
   'an OpenSSH public key line: ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp256|384|521, its base64 key of that type, an optional comment of letters, digits and @ . _ + -';
-
-const fromString = <T extends z.ZodType>(parse: (raw: string) => unknown, schema: T) =>
-  z.preprocess((value) => (typeof value === 'string' ? parse(value) : value), schema);
-
-const asNumber = (raw: string) => (raw.trim() === '' ? raw : Number(raw));
-const asBoolean = (raw: string) => (raw === 'true' ? true : raw === 'false' ? false : raw);
-const asList = (raw: string) =>
-  raw.trim().startsWith('[') ? safeJson(raw) : raw.split(',').map((s) => s.trim());
-const asJson = (raw: string) => safeJson(raw);
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-const positiveInt = (what: string) =>
-  fromString(
-    asNumber,
-    z
-      .number({ error: `a positive integer (${what})` })
-      .int()
-      .positive(),
-  );
-const nonNegativeInt = (what: string) =>
-  fromString(
-    asNumber,
-    z
-      .number({ error: `a non-negative integer (${what})` })
-      .int()
-      .nonnegative(),
-  );
-const bool = fromString(asBoolean, z.boolean({ error: 'true or false' }));
-const pattern = (re: RegExp, form: string) => z.string({ error: form }).regex(re, { error: form });
-const duration = (form: string, min: number, max: number) =>
-  z.union([z.string(), z.number()], { error: form }).transform((value, ctx) => {
-    const seconds = parseDuration(value);
-    if (seconds === undefined || seconds < min || seconds > max) {
-      ctx.addIssue({ code: 'custom', message: form });
-      return z.NEVER;
-    }
-    return seconds;
-  });
-const cron = z
-  .string({ error: 'a cron expression of 5 fields (minute hour day-of-month month day-of-week), UTC' })
-  .refine(isValidCron, {
-    error: 'a cron expression of 5 fields (minute hour day-of-month month day-of-week), UTC',
-  });
 
 // A single value or a comma-separated string arrives as a list: one grammar, one message per problem.
 const instanceTypes = fromString(
@@ -352,122 +313,11 @@ export type WorkerConfig = z.output<typeof configSchema> & {
   parameterPrefix: string;
 };
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
-
-/** Context keys that CDK itself sets or reads: feature flags (`@aws-cdk/...`) and `aws:cdk:*`, `cdk-*`. */
-function isCdkKey(key: string): boolean {
-  return key.startsWith('@') || key.includes(':') || key.startsWith('cdk-') || key === 'assetOutputs';
-}
-
-/** Turns `schedule.start` style keys (as given with `-c`) into nested objects. */
-function nestDottedKeys(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    const dot = key.indexOf('.');
-    if (dot < 0) {
-      out[key] = value;
-      continue;
-    }
-    const parent = key.slice(0, dot);
-    const existing = out[parent];
-    const base =
-      typeof existing === 'string' ? safeJson(existing) : existing === undefined ? {} : (existing as unknown);
-    out[parent] = { ...(typeof base === 'object' && base !== null ? base : {}), [key.slice(dot + 1)]: value };
-  }
-  return out;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
-
-function valueAt(raw: Record<string, unknown>, path: PropertyKey[]): unknown {
-  let current: unknown = raw;
-  for (const key of path) {
-    if (typeof current === 'string') current = safeJson(current);
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key as string];
-  }
-  return current;
-}
-
-/**
- * Rules between keys, checked on the keys that are valid on their own, so that they are reported
- * together with the problems of the other keys.
- */
-function crossKeyProblems(raw: Record<string, unknown>): string[] {
-  const field = <K extends keyof typeof configSchema.shape>(key: K) => {
-    const parsed = configSchema.shape[key].safeParse(raw[key]);
-    return parsed.success ? (parsed.data as z.output<(typeof configSchema.shape)[K]>) : undefined;
-  };
-  const [min, max, desired] = [field('minSize'), field('maxSize'), field('desiredCapacity')];
-  const problems: string[] = [];
-  if (min !== undefined && max !== undefined && min > max) {
-    problems.push(`minSize: expected at most maxSize (${max}), given ${describe(raw.minSize ?? min)}`);
-  }
-  if (
-    min !== undefined &&
-    max !== undefined &&
-    desired !== undefined &&
-    min <= max &&
-    (desired < min || desired > max)
-  ) {
-    problems.push(
-      `desiredCapacity: expected between minSize (${min}) and maxSize (${max}), given ${describe(raw.desiredCapacity ?? desired)}`,
-    );
-  }
-  const [interval, tolerance] = [field('versionCheckInterval'), field('versionLagTolerance')];
-  if (interval !== undefined && tolerance !== undefined)
-    problems.push(...lagAlarmProblems(interval, tolerance));
-  const [address, allowHttp] = [field('schedulerApiAddress'), field('schedulerAllowHttp')];
-  if (address?.startsWith('http://') && allowHttp !== true) {
-    problems.push(
-      `schedulerApiAddress: expected an https URL (http only with schedulerAllowHttp=true), given ${describe(address)}`,
-    );
-  }
-  if (raw.spotMaxPrice !== undefined && field('capacity') === 'ondemand') {
-    problems.push(
-      `spotMaxPrice: expected nothing with capacity=ondemand (a maximum Spot price applies to Spot capacity only), given ${describe(raw.spotMaxPrice)}`,
-    );
-  }
-  const tags = field('extraTags');
-  const reserved = Object.keys(tags ?? {}).filter((key) => RESERVED_TAG.test(key));
-  if (reserved.length > 0) {
-    problems.push(
-      `extraTags: expected no reserved tag key (keeprunning, external-worker:*, and the tags the stack sets: Name, customer, project, env, role, cycloid.io), given ${reserved.map((k) => JSON.stringify(k)).join(', ')}`,
-    );
-  }
-  problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
-  problems.push(
-    ...capacityOptionProblems({
-      capacity: field('capacity'),
-      onDemandBase: field('onDemandBase'),
-      onDemandPercentage: field('onDemandPercentage'),
-      instanceRequirements: field('instanceRequirements'),
-      given: {
-        instanceType: raw.instanceType !== undefined,
-        spotFallbackCooldown: raw.spotFallbackCooldown !== undefined,
-      },
-    }),
-  );
-  if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
-    problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
-  }
-  return problems;
-}
-
 /** Validates every key at once; throws a ConfigError with one line per problem. */
 export function parseConfig(context: Record<string, unknown>): WorkerConfig {
   const raw = nestDottedKeys(Object.fromEntries(Object.entries(context).filter(([key]) => !isCdkKey(key))));
   const result = configSchema.safeParse(raw);
-  const crossKey = crossKeyProblems(raw);
+  const crossKey = crossKeyProblems(raw, configSchema.shape);
   if (!result.success || crossKey.length > 0) {
     const problems = (result.error?.issues ?? []).map((issue) => {
       if (issue.code === 'unrecognized_keys') {

@@ -201,8 +201,12 @@ export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetPr
   if (!Token.isUnresolved(stack.region)) set('region', stack.region);
   if (props.vpc) {
     setOrReference('vpcId', props.vpc.vpcId);
-    const subnetIds = props.vpc.selectSubnets(props.vpcSubnets).subnetIds;
-    if (subnetIds.some((id) => unresolved(id)) || references.vpcId !== undefined) {
+    // A VPC known by its id alone has no subnets to select: they are then a deploy input (the
+    // SubnetIds parameter), as with a configured vpcId and no subnetIds.
+    const known = [...props.vpc.publicSubnets, ...props.vpc.privateSubnets, ...props.vpc.isolatedSubnets];
+    const subnetIds =
+      props.vpcSubnets || known.length > 0 ? props.vpc.selectSubnets(props.vpcSubnets).subnetIds : undefined;
+    if (subnetIds && (subnetIds.some((id) => unresolved(id)) || references.vpcId !== undefined)) {
       references.subnetIds = subnetIds;
       // One reference, and both are: a subnet list must come with its VPC.
       references.vpcId = props.vpc.vpcId;
@@ -296,10 +300,17 @@ export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetPr
 }
 
 /**
+ * Every property of the construct, given or not: what `fleetPropsFromConfig` returns, so that a
+ * property added to ExternalWorkerFleetProps is one the configuration must give too (the compiler
+ * says so), and test/infra/fleet-props-keys.test.ts finds every property at run time.
+ */
+export type EveryFleetProp = { [K in keyof Required<ExternalWorkerFleetProps>]: ExternalWorkerFleetProps[K] };
+
+/**
  * The typed properties of a parsed configuration: what the app (cdk.json context) gives the
  * construct. Security groups, key pair and VPC are imported by id into `scope`; nothing is created.
  */
-export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): ExternalWorkerFleetProps {
+export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): EveryFleetProp {
   const securityGroup = (id: string, securityGroupId: string | undefined) =>
     securityGroupId ? ec2.SecurityGroup.fromSecurityGroupId(scope, id, securityGroupId) : undefined;
   const vpc = config.vpcId

@@ -15,6 +15,7 @@ import { deadLetterQueue } from './queues';
 import { RolloutAlarms } from './rollout-alarms';
 import { WorkerStateMachine } from './state-machine';
 import { ANY_RESOURCE, groupUpdateScope, notificationScope, type Scopes } from './statemachines/iam';
+import { AMI_TAG, SNAPSHOT_TAGS } from './statemachines/image-rollout/tags';
 import { BAD_AMI_TAG, ROLLBACK_VERSION_TAG } from './statemachines/pieces';
 
 export interface ImageRolloutProps {
@@ -32,16 +33,10 @@ export interface ImageRolloutProps {
 }
 
 /** Tags the rollout writes on AMIs: the only ones its role may write. */
-const ROLLOUT_TAGS = [
-  'external-worker:image',
-  'external-worker:rollout',
-  'external-worker:launch-template-version',
-  ROLLBACK_VERSION_TAG,
-  BAD_AMI_TAG,
-];
+const ROLLOUT_TAGS = [...Object.values(AMI_TAG), ROLLBACK_VERSION_TAG, BAD_AMI_TAG];
 
 /** Tags the rollout writes on the snapshots of a new AMI: the stack's own tags. */
-const SNAPSHOT_TAGS = [STACK_TAG, 'customer', 'project', 'env'];
+const SNAPSHOT_TAG_KEYS = SNAPSHOT_TAGS.map((tag) => tag.Key);
 
 /**
  * The image-rollout state machine and what starts it: a new image of this stack's pipeline
@@ -183,7 +178,7 @@ export class ImageRollout extends Construct {
             ],
             conditions: {
               StringEquals: { [`aws:RequestTag/${STACK_TAG}`]: config.stackName },
-              'ForAllValues:StringEquals': { 'aws:TagKeys': SNAPSHOT_TAGS },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': SNAPSHOT_TAG_KEYS },
               StringEqualsIfExists: { [`aws:ResourceTag/${STACK_TAG}`]: config.stackName },
             },
           },

@@ -228,37 +228,37 @@ export interface ExternalWorkerStackProps extends StackProps {
   config: WorkerConfig;
 }
 
+/** The parts of the fleet the app's stack shows as its own, under the construct's names. */
+export const FLEET_PARTS = [
+  'fleet',
+  'notifications',
+  'image',
+  'versionCheck',
+  'retention',
+  'rollout',
+  'lifecycle',
+  'keptExpiry',
+  'destroy',
+  'observability',
+] as const;
+export type FleetParts = Pick<ExternalWorkerFleet, (typeof FLEET_PARTS)[number]>;
+
+// The parts are the fleet's, read through: declared once, in the construct.
+export interface ExternalWorkerStack extends FleetParts {}
+
 /** The app's stack: one ExternalWorkerFleet built from the cdk.json configuration. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor defines every part the interface above names
 export class ExternalWorkerStack extends Stack {
   /** The fleet, as `Default`: its resources keep the logical ids they have at the stack's root. */
   readonly workers: ExternalWorkerFleet;
-  readonly fleet: WorkerFleet;
-  readonly notifications: Notifications;
-  readonly image: WorkerImagePipeline;
-  readonly versionCheck: VersionCheck;
-  readonly retention: AmiRetention;
-  readonly rollout: ImageRollout;
-  readonly lifecycle: Lifecycle;
-  readonly keptExpiry: KeptExpiry;
-  readonly destroy: DestroyWorkflow;
-  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ExternalWorkerStackProps) {
     super(scope, id, props);
     this.workers = new ExternalWorkerFleet(this, 'Default', fleetPropsFromConfig(this, props.config));
     // What CDK shares stack-wide (the provider of AWS API custom resources) is the fleet's here.
     tagResources(this, this.workers.config, this.workers.customer);
-    ({
-      fleet: this.fleet,
-      notifications: this.notifications,
-      image: this.image,
-      versionCheck: this.versionCheck,
-      retention: this.retention,
-      rollout: this.rollout,
-      lifecycle: this.lifecycle,
-      keptExpiry: this.keptExpiry,
-      destroy: this.destroy,
-      observability: this.observability,
-    } = this.workers);
+    for (const part of FLEET_PARTS) {
+      Object.defineProperty(this, part, { value: this.workers[part], enumerable: true });
+    }
   }
 }

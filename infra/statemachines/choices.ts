@@ -14,6 +14,17 @@ export function itemResult(key: string, result: string): State {
   return { Type: 'Pass', Parameters: { [`${key}.$`]: `$.${key}`, result }, End: true };
 }
 
+/** The end of an execution that says what it did under `$.outcome`. */
+export function ended(result: string, comment?: string): State {
+  return {
+    Type: 'Pass',
+    ...(comment ? { Comment: comment } : {}),
+    Result: result,
+    ResultPath: '$.outcome',
+    End: true,
+  };
+}
+
 /** A Fail state that passes on the error caught under `$.error`. */
 export const failWithCaughtError = (): State => ({
   Type: 'Fail',
@@ -21,7 +32,28 @@ export const failWithCaughtError = (): State => ({
   CausePath: '$.error.Cause',
 });
 
+/**
+ * `variable` is there, then `test` on it (e.g. `{ StringEquals: 'x' }`), for an `And`: a
+ * comparison on a path the input lacks is a runtime error, not a false.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html
+ */
+export function present(variable: string, test: Record<string, Json>): Json[] {
+  return [
+    { Variable: variable, IsPresent: true },
+    { Variable: variable, ...test },
+  ];
+}
+
+/** `variable` compared by `operator` with each of `values`, any one true. */
+export function anyOf(
+  variable: string,
+  operator: 'StringEquals' | 'StringMatches',
+  values: string[],
+): { Or: Json[] } {
+  return { Or: values.map((value) => ({ Variable: variable, [operator]: value })) };
+}
+
 /** Any of these glob patterns in the caught error's Cause (EC2's codes are only there). */
 export function causeMatchesAny(patterns: string[]): { Or: Json[] } {
-  return { Or: patterns.map((pattern) => ({ Variable: '$.error.Cause', StringMatches: pattern })) };
+  return anyOf('$.error.Cause', 'StringMatches', patterns);
 }

@@ -1,4 +1,5 @@
 import { type Definition, sdkTask } from './asl';
+import { present } from './choices';
 import {
   commandAnswer,
   completeLifecycleAction,
@@ -33,19 +34,10 @@ export function instanceDrain(): Definition {
           'Not every terminate action ends the instance: a root volume replacement reboots it, a warm pool keeps it. The worker retires in each case.',
         Choices: [
           {
-            And: [
-              { Variable: '$.detail.Action', IsPresent: true },
-              { Variable: '$.detail.Action', StringEquals: 'ReplaceRootVolume' },
-            ],
+            And: present('$.detail.Action', { StringEquals: 'ReplaceRootVolume' }),
             Next: 'RootVolumeReplacement',
           },
-          {
-            And: [
-              { Variable: '$.detail.Destination', IsPresent: true },
-              { Variable: '$.detail.Destination', StringEquals: 'WarmPool' },
-            ],
-            Next: 'ToWarmPool',
-          },
+          { And: present('$.detail.Destination', { StringEquals: 'WarmPool' }), Next: 'ToWarmPool' },
         ],
         Default: 'Termination',
       },

@@ -1,4 +1,5 @@
 import { type Catcher, type Json, lambdaTask, type States, sdkTask, type TaskState } from './asl';
+import { causeMatchesAny } from './choices';
 import { catchAll, catchFunction, retry, retryFunction, retryNotYet } from './retry';
 
 /** An SNS notification on the stack's topic; `message` and `subject` are literals or `.$` paths. */
@@ -183,12 +184,12 @@ export function completeLifecycleAction(next: string): States {
         { Variable: '$.error.Cause', IsPresent: false, Next: 'Broken' },
         { Variable: '$.error.Cause', StringMatches: NO_ACTIVE_ACTION, Next: 'AlreadyDecided' },
         {
-          Or: [
-            { Variable: '$.error.Cause', StringMatches: '*Throttling*' },
-            { Variable: '$.error.Cause', StringMatches: '*Rate exceeded*' },
-            { Variable: '$.error.Cause', StringMatches: '*ServiceUnavailable*' },
-            { Variable: '$.error.Cause', StringMatches: '*InternalFailure*' },
-          ],
+          ...causeMatchesAny([
+            '*Throttling*',
+            '*Rate exceeded*',
+            '*ServiceUnavailable*',
+            '*InternalFailure*',
+          ]),
           Next: 'CountCompleteRetry',
         },
       ],
@@ -337,6 +338,28 @@ export function markAmiBad(props: {
 }
 
 /**
+ * The group's configuration at the explicit launch template version at `version`, as Auto Scaling
+ * takes it (UpdateAutoScalingGroup, an instance refresh's DesiredConfiguration): a mixed instances
+ * policy keeps the overrides and distribution of `group` (a DescribeAutoScalingGroups group).
+ * https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_DesiredConfiguration.html
+ */
+export function groupConfiguration(version: string, group: string): { plain: Json; mixed: Json } {
+  const specification = { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': version };
+  return {
+    plain: { LaunchTemplate: specification },
+    mixed: {
+      MixedInstancesPolicy: {
+        LaunchTemplate: {
+          LaunchTemplateSpecification: specification,
+          'Overrides.$': `${group}.MixedInstancesPolicy.LaunchTemplate.Overrides`,
+        },
+        'InstancesDistribution.$': `${group}.MixedInstancesPolicy.InstancesDistribution`,
+      },
+    },
+  };
+}
+
+/**
  * Points the group at the explicit launch template version at `version`, keeping a mixed
  * instances policy's overrides and distribution (`group` is a DescribeAutoScalingGroups group).
  * States `<name>?`, `<name>Plain`, `<name>Mixed`.
@@ -358,7 +381,7 @@ export function pointGroupAt(props: {
       Next: props.next,
       scope: props.scope,
     });
-  const specification = { LaunchTemplateId: '${LaunchTemplateId}', 'Version.$': props.version };
+  const configuration = groupConfiguration(props.version, props.group);
   return {
     [`${props.name}?`]: {
       Type: 'Choice',
@@ -367,15 +390,7 @@ export function pointGroupAt(props: {
       ],
       Default: `${props.name}Plain`,
     },
-    [`${props.name}Plain`]: update({ LaunchTemplate: specification }),
-    [`${props.name}Mixed`]: update({
-      MixedInstancesPolicy: {
-        LaunchTemplate: {
-          LaunchTemplateSpecification: specification,
-          'Overrides.$': `${props.group}.MixedInstancesPolicy.LaunchTemplate.Overrides`,
-        },
-        'InstancesDistribution.$': `${props.group}.MixedInstancesPolicy.InstancesDistribution`,
-      },
-    }),
+    [`${props.name}Plain`]: update(configuration.plain),
+    [`${props.name}Mixed`]: update(configuration.mixed),
   };
 }

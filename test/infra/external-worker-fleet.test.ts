@@ -1,7 +1,9 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ExternalWorkerFleet } from '../../infra/stack';
+import { Construct } from 'constructs';
+import { parseConfig } from '../../infra/config';
+import { ExternalWorkerFleet, ExternalWorkerStack, FLEET_PARTS } from '../../infra/stack';
 import { featureFlags } from '../support/stack';
 
 const newStack = () =>
@@ -51,5 +53,17 @@ describe('ExternalWorkerFleet', () => {
         Resource: { Ref: expect.stringMatching(/^WorkersDestroyStateMachine/) },
       },
     ]);
+  });
+
+  test("the app's stack shows each of the fleet's parts as its own, every one of them", () => {
+    const config = parseConfig({ teamId: 'ci', customer: 'acme' });
+    const app = new App({ context: { ...featureFlags, 'aws:cdk:bundling-stacks': [] } });
+    const stack = new ExternalWorkerStack(app, config.stackName, { config, env: { region: 'eu-west-1' } });
+    // The parts are the constructs the fleet holds as its own children.
+    const parts = Object.entries(stack.workers)
+      .filter(([, value]) => value instanceof Construct && value.node.scope === stack.workers)
+      .map(([name]) => name);
+    expect([...parts].sort()).toEqual([...FLEET_PARTS].sort());
+    for (const part of FLEET_PARTS) expect(stack[part]).toBe(stack.workers[part]);
   });
 });

@@ -46,6 +46,8 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     instanceRequirements:
       '{"vCpu":{"min":8,"max":16},"memoryMiB":{"min":16384},"excludedInstanceTypes":["t*"]}',
   },
+  // The subnets left to the SubnetIds parameter.
+  vpcOnly: { vpcId: 'vpc-0123456789abcdef0' },
 };
 
 describe('the construct properties of a configuration', () => {

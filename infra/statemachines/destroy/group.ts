@@ -1,6 +1,6 @@
 import { type State, sdkTask } from '../asl';
 import { ifDryRun } from '../choices';
-import { catchAll, retry } from '../retry';
+import { catchAll, catchFirst, retry } from '../retry';
 
 /** The group as it is now, under `resultPath`. */
 const describeGroup = (resultPath: string, next: string) =>
@@ -49,14 +49,12 @@ export function emptyGroup(next: string): Record<string, State> {
       ResultSelector: { result: 'cancelled', 'instanceRefreshId.$': '$.InstanceRefreshId' },
       ResultPath: '$.instanceRefresh',
       Retry: retry('autoscaling'),
-      Catch: [
-        {
-          ErrorEquals: ['AutoScaling.ActiveInstanceRefreshNotFoundException'],
-          ResultPath: null,
-          Next: 'NoRefreshInProgress',
-        },
-        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'NotifyFailure' },
-      ],
+      Catch: catchFirst(
+        ['AutoScaling.ActiveInstanceRefreshNotFoundException'],
+        'NoRefreshInProgress',
+        'NotifyFailure',
+        null,
+      ),
       Next: 'SuspendLaunches',
       scope: 'emptyThisGroup',
     }),

@@ -1,6 +1,6 @@
 import { type State, sdkTask } from '../asl';
 import { causeMatchesAny, failWithCaughtError, ifDryRun, itemResult } from '../choices';
-import { catchAll, retry } from '../retry';
+import { catchAll, catchFirst, retry } from '../retry';
 
 /**
  * Deletes one snapshot (`$.snapshotId`), unless a dry run; one already gone counts as deleted.
@@ -130,14 +130,12 @@ export function deleteImagesAndSnapshots(next: string): Record<string, State> {
             Parameters: { 'ImageBuildVersionArn.$': '$.imageBuilderImage' },
             ResultPath: null,
             Retry: retry('imagebuilder'),
-            Catch: [
-              {
-                ErrorEquals: ['Imagebuilder.ResourceNotFoundException'],
-                ResultPath: null,
-                Next: 'ImageSnapshotsToTag?',
-              },
-              { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'ImageNotDeleted' },
-            ],
+            Catch: catchFirst(
+              ['Imagebuilder.ResourceNotFoundException'],
+              'ImageSnapshotsToTag?',
+              'ImageNotDeleted',
+              null,
+            ),
             Next: 'ImageSnapshotsToTag?',
             scope: 'deleteImageBuilderImages',
           }),
