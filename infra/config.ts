@@ -4,6 +4,7 @@ import { isValidCron } from './cron';
 import { parseDuration } from './duration';
 import { fleetOptionKeys, fleetOptionProblems } from './fleet-options';
 import { lagAlarmProblems } from './version-lag';
+import { warmPoolKeys, warmPoolProblems } from './warm-pool';
 
 /**
  * The deployment's configuration: the original stack's parameters under their new names.
@@ -249,6 +250,7 @@ export const configSchema = z.strictObject({
   ).optional(),
   keyPairName: pattern(/^[ -~]{1,255}$/, 'an EC2 key pair name').optional(),
   ...fleetOptionKeys,
+  ...warmPoolKeys,
   extraTags: tagMap.default({}),
   workerAmiId: pattern(AMI_ID, 'an AMI id such as ami-0123456789abcdef0').optional(),
   desiredCapacity: nonNegativeInt('number of workers').default(1),
@@ -443,6 +445,14 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
     );
   }
   problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
+  problems.push(
+    ...warmPoolProblems({
+      warmPool: field('warmPool'),
+      capacity: field('capacity'),
+      instanceType: field('instanceType'),
+      rootVolumeSize: field('rootVolumeSize'),
+    }),
+  );
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }

@@ -41,6 +41,12 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     bootFailureLimit: '5',
   },
   ondemand: { capacity: 'ondemand', minSize: 0, desiredCapacity: 0, maxSize: 2 },
+  warmPool: {
+    capacity: 'ondemand',
+    instanceType: 'm5.large',
+    rootVolumeSize: 30,
+    warmPool: '{"minSize":2,"maxPreparedCapacity":8,"poolState":"Hibernated","reuseOnScaleIn":true}',
+  },
 };
 
 describe('the construct properties of a configuration', () => {

@@ -74,6 +74,10 @@ describe.each([
     { instanceType: 'c5d.2xlarge,c5ad.2xlarge', logRetentionDays: 365, region: 'cn-north-1' },
   ],
   ['on-demand in aws-us-gov', { capacity: 'ondemand', region: 'us-gov-west-1' }],
+  [
+    'a hibernated warm pool',
+    { capacity: 'ondemand', instanceType: 'm5.large', warmPool: '{"poolState":"Hibernated"}' },
+  ],
 ])("AWS Control Tower's rules, %s", (_, context) => {
   // synth() runs the guard plugin: it throws on any finding without an acknowledgement.
   const synthesized = synth(context);
