@@ -27,7 +27,7 @@ const BOOT_STATUS_SCRIPT = [
   'except OSError:',
   "    written = '1970-01-01T00:00:00Z'",
   'try:',
-  "    with open(path) as f:",
+  '    with open(path) as f:',
   '        boot = json.load(f)',
   '    if not isinstance(boot, dict):',
   "        raise ValueError('not an object')",
