@@ -16,6 +16,7 @@ import {
 } from './config/parsers';
 import { ConfigError, describe, isCdkKey, nestDottedKeys, valueAt } from './config/problems';
 import { fleetOptionKeys } from './fleet-options';
+import { warmPoolKeys } from './warm-pool';
 
 export { ConfigError };
 
@@ -211,6 +212,7 @@ export const configSchema = z.strictObject({
   ).optional(),
   keyPairName: pattern(/^[ -~]{1,255}$/, 'an EC2 key pair name').optional(),
   ...fleetOptionKeys,
+  ...warmPoolKeys,
   extraTags: tagMap.default({}),
   workerAmiId: pattern(AMI_ID, 'an AMI id such as ami-0123456789abcdef0').optional(),
   desiredCapacity: nonNegativeInt('number of workers').default(1),

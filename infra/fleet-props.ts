@@ -42,6 +42,21 @@ export interface ArtifactMirrors {
 }
 
 /**
+ * Instances prepared ahead and kept stopped (or hibernated): a scale-out starts one instead of
+ * launching a new instance. Needs on-demand capacity and a single instance type.
+ */
+export interface WarmPoolOptions {
+  /** Instances kept in the pool. @default 0 */
+  readonly minSize?: number;
+  /** Instances in the group and the pool together. @default the group's maxCapacity */
+  readonly maxPreparedCapacity?: number;
+  /** @default 'Stopped' */
+  readonly poolState?: 'Stopped' | 'Hibernated';
+  /** A scale-in returns instances to the pool instead of terminating them. @default false */
+  readonly reuseOnScaleIn?: boolean;
+}
+
+/**
  * A pool of Cycloid CI workers and its control plane. Every property is optional; each default is
  * the original stack's. Values are checked by the same parser as the app's cdk.json configuration:
  * a bad one fails the synthesis with one line per problem, naming the configuration key.
@@ -153,6 +168,8 @@ export interface ExternalWorkerFleetProps {
   readonly rolloutBakeTime?: Duration;
   /** Failed boots in a row of one AMI after which it is marked bad and the group goes back. @default 3 */
   readonly bootFailureLimit?: number;
+  /** A warm pool beside the group. @default none */
+  readonly warmPool?: WarmPoolOptions;
   /** Subscribed to the notifications topic. @default none */
   readonly notificationEmail?: string;
   /** Retention of every log group. @default one month */
@@ -292,6 +309,7 @@ export function resolveFleetProps(scope: Construct, props: ExternalWorkerFleetPr
   set('rolloutCanaryPercentage', props.rolloutCanaryPercentage);
   set('rolloutBakeTime', seconds(props.rolloutBakeTime));
   set('bootFailureLimit', props.bootFailureLimit);
+  set('warmPool', props.warmPool);
   set('notificationEmail', props.notificationEmail);
   set('logRetentionDays', props.logRetention);
 
@@ -405,6 +423,7 @@ export function fleetPropsFromConfig(scope: Construct, config: WorkerConfig): Ev
     rolloutCanaryPercentage: config.rolloutCanaryPercentage,
     rolloutBakeTime: duration(config.rolloutBakeTime),
     bootFailureLimit: config.bootFailureLimit,
+    warmPool: config.warmPool,
     notificationEmail: config.notificationEmail,
     logRetention: config.logRetentionDays as logs.RetentionDays,
   };

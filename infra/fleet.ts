@@ -23,6 +23,7 @@ import {
 } from './names';
 import { workerUserData } from './user-data';
 import { encryptedGp3 } from './volumes';
+import { createWarmPool } from './warm-pool';
 import { createWorkerRole } from './worker-role';
 
 export interface WorkerFleetProps {
@@ -56,6 +57,8 @@ export class WorkerFleet extends Construct {
   readonly mixedInstances: boolean;
   /** The customer tag's value (a deploy parameter unless configured). */
   readonly customer: string;
+  /** The group's warm pool (config warmPool), if any. */
+  readonly warmPool?: autoscaling.CfnWarmPool;
 
   constructor(scope: Construct, id: string, props: WorkerFleetProps) {
     super(scope, id);
@@ -103,6 +106,7 @@ export class WorkerFleet extends Construct {
     );
 
     this.group = this.createGroup(config, inputs);
+    if (config.warmPool) this.warmPool = createWarmPool(this, this.group, config.warmPool);
     this.createSchedules(config);
   }
 
@@ -263,6 +267,9 @@ export class WorkerFleet extends Construct {
         encryptedGp3('/dev/xvdf', config.dataVolumeSize),
         ...INSTANCE_STORE_DEVICES,
       ],
+      // A hibernated pool instance resumes with its memory, written to the encrypted root volume.
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/hibernating-prerequisites.html
+      hibernationOptions: config.warmPool?.poolState === 'Hibernated' ? { configured: true } : undefined,
       userData: Fn.base64(workerUserData(config, inputs, this.logGroup.logGroupName, props.playbook)),
       tagSpecifications: TAGGED_AT_LAUNCH.map((resourceType) => ({ resourceType, tags })),
     };

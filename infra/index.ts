@@ -8,6 +8,7 @@ export {
   type ExternalWorkerFleetProps,
   fleetPropsFromConfig,
   type SchedulerEndpoint,
+  type WarmPoolOptions,
   WorkerCapacity,
 } from './fleet-props';
 export { ExternalWorkerFleet, ExternalWorkerStack, type ExternalWorkerStackProps } from './stack';

@@ -55,13 +55,26 @@ export type SpotOutcome =
   | 'leaving'
   | 'launchAbandoned'
   | 'replaced'
-  | 'markedUnhealthy';
+  | 'markedUnhealthy'
+  | 'inWarmPool';
 
 export interface SpotResult {
   outcome: SpotOutcome;
   instanceId: string;
   lifecycleState?: string;
 }
+
+/**
+ * Waiting in a launch hook, into the group or into its warm pool (Warmed:Pending:Wait): the launch
+ * is abandoned. https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+ */
+const IN_LAUNCH_GATE = /^(Warmed:)?Pending:Wait$/;
+/**
+ * In the warm pool: prepared, its worker never started, not part of the group's capacity. Auto
+ * Scaling refuses a warm pool to a group launching Spot Instances (PutWarmPool), so no warning is
+ * expected here; one would have nothing to retire, and the pool refills itself once it is gone.
+ */
+const IN_WARM_POOL = /^Warmed:/;
 
 /** States in which the instance is already on its way out of the group: nothing to add. */
 const LEAVING = /^(Terminating|Terminated|Detaching|Detached)/;
@@ -112,7 +125,12 @@ async function handle(clients: SpotClients, settings: SpotSettings, event: SpotE
   }
 
   let outcome: SpotOutcome;
-  if (lifecycleState === 'Pending:Wait') {
+  if (IN_WARM_POOL.test(lifecycleState) && !IN_LAUNCH_GATE.test(lifecycleState)) {
+    logger.info('interruption warning for a warm pool instance: no worker, nothing to replace');
+    return { outcome: 'inWarmPool', instanceId, lifecycleState };
+  }
+
+  if (IN_LAUNCH_GATE.test(lifecycleState)) {
     // Still in the launch gate: no worker to retire. The event carries no token; the instance id
     // identifies the action.
     const completed = await completeLifecycleAction(

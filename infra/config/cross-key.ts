@@ -1,8 +1,9 @@
 import type { z } from 'zod';
-import type { configSchema } from '../config';
 import { capacityOptionProblems } from '../capacity-options';
+import type { configSchema } from '../config';
 import { fleetOptionProblems } from '../fleet-options';
 import { lagAlarmProblems } from '../version-lag';
+import { warmPoolProblems } from '../warm-pool';
 import { describe } from './problems';
 
 type Shape = (typeof configSchema)['shape'];
@@ -67,6 +68,15 @@ export function crossKeyProblems(raw: Record<string, unknown>, shape: Shape): st
         instanceType: raw.instanceType !== undefined,
         spotFallbackCooldown: raw.spotFallbackCooldown !== undefined,
       },
+    }),
+  );
+  problems.push(
+    ...warmPoolProblems({
+      warmPool: field('warmPool'),
+      capacity: field('capacity'),
+      instanceType: field('instanceType'),
+      instanceRequirements: field('instanceRequirements'),
+      rootVolumeSize: field('rootVolumeSize'),
     }),
   );
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {

@@ -34,6 +34,12 @@ export function instanceDrain(): Definition {
           'Not every terminate action ends the instance: a root volume replacement reboots it, a warm pool keeps it. The worker retires in each case.',
         Choices: [
           {
+            Comment:
+              'Terminated out of the warm pool: prepared, stopped, never started its worker. Nothing to retire.',
+            And: present('$.detail.Origin', { StringEquals: 'WarmPool' }),
+            Next: 'FromWarmPool',
+          },
+          {
             And: present('$.detail.Action', { StringEquals: 'ReplaceRootVolume' }),
             Next: 'RootVolumeReplacement',
           },
@@ -44,13 +50,30 @@ export function instanceDrain(): Definition {
       Termination: kindOf('termination'),
       RootVolumeReplacement: kindOf('root-volume-replacement'),
       ToWarmPool: kindOf('warm-pool'),
+      FromWarmPool: kindOf('from-warm-pool'),
       ...lifecycleInit(
         {
           'kind.$': '$.kind',
           decision: { result: 'CONTINUE', outcome: 'draining', summary: 'draining' },
         },
-        'ComputeDeadline',
+        'InPool?',
       ),
+      'InPool?': {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.kind', StringEquals: 'from-warm-pool', Next: 'NothingToRetire' }],
+        Default: 'ComputeDeadline',
+      },
+      NothingToRetire: {
+        Type: 'Pass',
+        Comment: 'A pool instance never registered a worker (the boot stops before starting it).',
+        Result: {
+          result: 'CONTINUE',
+          outcome: 'nothingToRetire',
+          summary: 'a warm pool instance: no worker ever started',
+        },
+        ResultPath: '$.decision',
+        Next: 'Complete',
+      },
       ...computeDeadline('${DrainTimeoutSeconds}', 'InstanceRunning'),
       InstanceRunning: instanceRunning('Running?', 'AgentOnline'),
       'Running?': {

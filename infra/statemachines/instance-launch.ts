@@ -15,12 +15,19 @@ import {
 } from './pieces';
 import { catchAll, catchFirst, retry } from './retry';
 
-// Reads the boot status file and looks for the keeprunning file; one JSON line, always.
+// Reads the boot status file and looks for the keeprunning file; one JSON line, always. `written`
+// is when the file was last written: a status from before this launch action (a reused instance
+// back from the warm pool still holds its last one) is not an answer.
 const BOOT_STATUS_SCRIPT = [
   "python3 - <<'PY'",
-  'import json, os',
+  'import json, os, time',
+  "path = '/var/lib/external-worker/boot-status.json'",
   'try:',
-  "    with open('/var/lib/external-worker/boot-status.json') as f:",
+  "    written = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(os.stat(path).st_mtime))",
+  'except OSError:',
+  "    written = '1970-01-01T00:00:00Z'",
+  'try:',
+  '    with open(path) as f:',
   '        boot = json.load(f)',
   '    if not isinstance(boot, dict):',
   "        raise ValueError('not an object')",
@@ -33,6 +40,7 @@ const BOOT_STATUS_SCRIPT = [
   "    'step': str(boot.get('step', ''))[:200],",
   "    'message': str(boot.get('message', ''))[:1000],",
   "    'keeprunning': os.path.exists('/var/tmp/keeprunning'),",
+  "    'written': written,",
   "}), end='')",
   'PY',
 ];
@@ -40,13 +48,45 @@ const BOOT_STATUS_SCRIPT = [
 const KEPT_HINT =
   'It is out of the group and tagged external-worker:kept. Inspect it with aws ssm start-session --target <instance id>; end it with aws ec2 terminate-instances --instance-ids <instance id>.';
 
+/**
+ * Which launch this is, from the event's Origin and Destination: into the warm pool (the boot
+ * prepares the instance, which the group then stops), out of it into service (the prepared
+ * instance starts its worker), or straight into service. Warm pool lifecycle:
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
+ */
+const transition = (kind: string, wants: string) => ({
+  Type: 'Pass',
+  Result: { kind, wants },
+  ResultPath: '$.transition',
+  Next: 'Init',
+});
+const detailIs = (field: string, value: string) => ({
+  And: [
+    { Variable: `$.detail.${field}`, IsPresent: true },
+    { Variable: `$.detail.${field}`, StringEquals: value },
+  ],
+});
+const transitionIs = (kind: string) => ({ Variable: '$.transition.kind', StringEquals: kind });
+const bootIs = (status: string) => ({ Variable: '$.boot.value.status', StringEquals: status });
+
 export function instanceLaunch(): Definition {
   return {
     Comment:
-      'Launch gate of a worker: polls its boot status through SSM until ok, failed or the deadline, then CONTINUE, keeps it for debugging (keeprunning) or ABANDONs it.',
+      'Launch gate of a worker: polls its boot status through SSM until ok (prepared, for the warm pool), failed or the deadline, then CONTINUE, keeps it for debugging (keeprunning) or ABANDONs it.',
     StartAt: 'CheckEvent',
     States: {
-      ...lifecycleEventCheck('${LaunchHookName}', 'Init', 'launch'),
+      ...lifecycleEventCheck('${LaunchHookName}', 'Transition?', 'launch'),
+      'Transition?': {
+        Type: 'Choice',
+        Choices: [
+          { ...detailIs('Destination', 'WarmPool'), Next: 'IntoWarmPool' },
+          { ...detailIs('Origin', 'WarmPool'), Next: 'OutOfWarmPool' },
+        ],
+        Default: 'IntoService',
+      },
+      IntoWarmPool: transition('prepare', 'prepared'),
+      OutOfWarmPool: transition('enter-service', 'ok'),
+      IntoService: transition('launch', 'ok'),
       ...lifecycleInit(
         {
           boot: {
@@ -55,8 +95,10 @@ export function instanceLaunch(): Definition {
               step: '',
               message: 'no answer from the instance yet',
               keeprunning: false,
+              written: '1970-01-01T00:00:00Z',
             },
           },
+          'transition.$': '$.transition',
           verdict: { reason: '' },
           failures: { count: 'not counted' },
           guard: { 'limit.$': "States.StringToJson('${BootFailureLimit}')" },
@@ -94,8 +136,19 @@ export function instanceLaunch(): Definition {
       'BootStatus?': {
         Type: 'Choice',
         Choices: [
-          { Variable: '$.boot.value.status', StringEquals: 'ok', Next: 'Healthy' },
-          { Variable: '$.boot.value.status', StringEquals: 'failed', Next: 'BootFailed' },
+          {
+            Comment:
+              'Out of the warm pool, the status may still be that of the preparation, or of an earlier service: not an answer yet.',
+            And: [
+              transitionIs('enter-service'),
+              { Not: { Variable: '$.boot.value.written', TimestampGreaterThanEqualsPath: '$.eventTime' } },
+            ],
+            Next: 'CountPoll',
+          },
+          { And: [bootIs('ok'), { Variable: '$.transition.wants', StringEquals: 'ok' }], Next: 'Healthy' },
+          { And: [bootIs('prepared'), transitionIs('prepare')], Next: 'Prepared' },
+          { And: [bootIs('ok'), transitionIs('prepare')], Next: 'RegisteredInPool' },
+          { ...bootIs('failed'), Next: 'BootFailed' },
         ],
         Default: 'CountPoll',
       },
@@ -120,6 +173,21 @@ export function instanceLaunch(): Definition {
         ResultPath: '$.decision',
         Next: 'Complete',
       },
+      Prepared: {
+        Type: 'Pass',
+        Comment: 'Ready to be stopped: the group stops (or hibernates) it once the action is complete.',
+        Result: { result: 'CONTINUE', outcome: 'prepared', summary: 'prepared for the warm pool' },
+        ResultPath: '$.decision',
+        Next: 'Complete',
+      },
+      RegisteredInPool: {
+        Type: 'Pass',
+        Comment:
+          'A pool instance whose worker registered would be stopped under it: a stalled worker in the scheduler.',
+        Result: { reason: 'the worker registered while it was to be prepared for the warm pool' },
+        ResultPath: '$.verdict',
+        Next: 'ReadImage',
+      },
       BootFailed: {
         Type: 'Pass',
         Result: { reason: 'the boot failed' },
@@ -132,7 +200,14 @@ export function instanceLaunch(): Definition {
         ResultPath: '$.verdict',
         Next: 'ReadImage',
       },
-      ...stormGuard('KeeprunningFile?'),
+      ...stormGuard('Keepable?'),
+      'Keepable?': {
+        Type: 'Choice',
+        Comment:
+          'Keeprunning is for debugging a worker that failed to start: a failed preparation, which never ran builds, is replaced.',
+        Choices: [{ ...transitionIs('prepare'), Next: 'Abandon' }],
+        Default: 'KeeprunningFile?',
+      },
       'KeeprunningFile?': {
         Type: 'Choice',
         Comment: 'The file /var/tmp/keeprunning, as the last answer of the instance reported it.',
@@ -182,6 +257,8 @@ export function instanceLaunch(): Definition {
         Type: 'Choice',
         Choices: [
           { Variable: '$.decision.outcome', StringEquals: 'healthy', Next: 'ReadHealthyImage' },
+          // Prepared is no proof of the AMI: its worker has not registered yet.
+          { Variable: '$.decision.outcome', StringEquals: 'prepared', Next: 'Done' },
           { Variable: '$.decision.outcome', StringEquals: 'kept', Next: 'TagKept' },
           { Variable: '$.decision.outcome', StringEquals: 'abandoned', Next: 'CountAbandoned' },
         ],
@@ -255,7 +332,7 @@ export function instanceLaunch(): Definition {
         },
         message: {
           'Message.$':
-            "States.Format('Worker instance {} of group {} did not pass the launch gate: {}. Outcome: {}. Boot status: {} (step: {}). Message: {}. {} Failed boots of its AMI in a row: {}.', $.instanceId, $.groupName, $.verdict.reason, $.decision.summary, $.boot.value.status, $.boot.value.step, $.boot.value.message, $.decision.hint, $.failures.count)",
+            "States.Format('Worker instance {} of group {} did not pass the launch gate ({}): {}. Outcome: {}. Boot status: {} (step: {}). Message: {}. {} Failed boots of its AMI in a row: {}.', $.instanceId, $.groupName, $.transition.kind, $.verdict.reason, $.decision.summary, $.boot.value.status, $.boot.value.step, $.boot.value.message, $.decision.hint, $.failures.count)",
         },
         catch: catchAll('NotifyFailed'),
         next: 'Done',
@@ -267,6 +344,7 @@ export function instanceLaunch(): Definition {
           'instanceId.$': '$.instanceId',
           'outcome.$': '$.decision.outcome',
           'summary.$': '$.decision.summary',
+          'transition.$': '$.transition.kind',
           'boot.$': '$.boot.value',
         },
         End: true,

@@ -56,4 +56,5 @@ if [ ! -x "$BOOT_SCRIPT" ]; then
     -e "@$EW_ROOT/opt/external-worker/build-vars.json" || fail install "build play failed"
 fi
 
-exec "$BOOT_SCRIPT"
+# The external-worker-boot unit may start it too, once the settings exist: the first run wins.
+EW_BOOT_ONCE=1 exec "$BOOT_SCRIPT"

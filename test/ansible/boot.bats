@@ -69,6 +69,10 @@ case "$*" in
   *latest/api/token*) echo TOKEN ;;
   *meta-data/instance-id*) echo i-0123456789abcdef0 ;;
   *meta-data/placement/region*) echo eu-west-1 ;;
+  # Auto Scaling's target for the instance; absent (HTTP 404) unless the test sets one.
+  *meta-data/autoscaling/target-lifecycle-state*)
+    if [ -n "${STUB_TARGET_STATE:-}" ]; then echo "$STUB_TARGET_STATE"; else exit 22; fi
+    ;;
   *8888*) printf '%s' "${STUB_HEALTH_CODE:-200}" ;;
   *) exit 22 ;;
 esac
@@ -422,4 +426,154 @@ CONCOURSE_X=a=b:c/d,e@f+g" ]
     [[ "$(status_field message)" == "setting EW_WORKER_ENVIRONMENT holds"*"not NAME=value of a Concourse worker setting" ]]
     refute grep -q '^ansible-playbook' "$CALLS"
   done
+}
+
+# The phases a run logged, in order, from the step names of its log lines.
+phases() {
+  sed -n 's/.*external-worker-boot\[\([a-z-]*\)\]: .*/\1/p' "$LOG" | uniq | tr '\n' ' '
+}
+
+@test "launched into the warm pool: prepared up to the worker's start, which never happens" {
+  export STUB_TARGET_STATE=Warmed:Stopped
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = prepared ]
+  [ "$(status_field step)" = prepared ]
+  [ -e "$EW_ROOT/var/lib/external-worker/prepared" ]
+  [ "$(phases)" = "start settings metadata worker-key boot-play prepared " ]
+  grep -q "^ansible-playbook " "$CALLS"
+  grep -q "$KEY_MARKER" "$KEY"
+  refute grep -q "^systemctl" "$CALLS"
+  refute grep -q "8888" "$CALLS"
+  grep -q "target lifecycle state Warmed:Stopped" "$LOG"
+}
+
+@test "a hibernated pool prepares alike" {
+  export STUB_TARGET_STATE=Warmed:Hibernated
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  [ "$(status_field status)" = prepared ]
+  refute grep -q "^systemctl start" "$CALLS"
+}
+
+@test "out of the warm pool into service: only the worker's start, health and registration" {
+  export STUB_TARGET_STATE=Warmed:Stopped
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  : >"$CALLS"
+  : >"$LOG"
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(status_field status)" = ok ]
+  [ "$(status_field step)" = "done" ]
+  [ "$(phases)" = "start settings metadata worker-start worker-health worker-registration done " ]
+  grep -q "boot mode: enter-service" "$LOG"
+  refute grep -q "^aws ssm get-parameter" "$CALLS"
+  refute grep -q "^ansible-playbook" "$CALLS"
+  grep -q "^systemctl start concourse-worker$" "$CALLS"
+}
+
+@test "into service with the key file gone: the key is read again, the play is not run" {
+  export STUB_TARGET_STATE=Warmed:Stopped
+  run "$BOOT_SCRIPT"
+  rm -f "$KEY"
+  : >"$CALLS"
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -q "^aws ssm get-parameter" "$CALLS"
+  grep -q "$KEY_MARKER" "$KEY"
+  refute grep -q "^ansible-playbook" "$CALLS"
+}
+
+@test "into service with the work dir on the instance store: the play makes it again" {
+  sed -i "s/^EW_USE_LOCAL_DEVICE=.*/EW_USE_LOCAL_DEVICE='true'/" "$EW_ROOT/etc/external-worker/settings.env"
+  export STUB_TARGET_STATE=Warmed:Stopped
+  run "$BOOT_SCRIPT"
+  : >"$CALLS"
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -q "^ansible-playbook " "$CALLS"
+  refute grep -q "^aws ssm get-parameter" "$CALLS"
+}
+
+@test "a cold launch (target InService, never prepared) runs every phase, as without a warm pool" {
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ "$(phases)" = "start settings metadata worker-key boot-play worker-start worker-health worker-registration done " ]
+  grep -q "boot mode: cold" "$LOG"
+  [ ! -e "$EW_ROOT/var/lib/external-worker/prepared" ]
+}
+
+@test "a failed preparation is a failed boot, without the marker" {
+  export STUB_TARGET_STATE=Warmed:Stopped STUB_ANSIBLE_RC=2
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 1 ]
+  [ "$(status_field status)" = failed ]
+  [ "$(status_field step)" = boot-play ]
+  [ ! -e "$EW_ROOT/var/lib/external-worker/prepared" ]
+}
+
+@test "out of the pool, the registration bound counts from this start, not from the first boot" {
+  unset EW_REGISTRATION_TIMEOUT
+  export STUB_TARGET_STATE=Warmed:Stopped EW_BOOT_TIMEOUT=900 EW_UPTIME_FILE="$BATS_TEST_TMPDIR/uptime"
+  export STUB_WORKER_LOG="$FIXTURES/heartbeated.log"
+  echo "5000.00 1.00" >"$EW_UPTIME_FILE"
+  run "$BOOT_SCRIPT"
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  grep -q "waiting up to 8[0-9][0-9]s for the registration" "$LOG"
+}
+
+@test "EW_BOOT_ONCE: a second run in the same boot does nothing; a run without it runs" {
+  export EW_BOOT_ONCE=1
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  : >"$CALLS"
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  [ ! -s "$CALLS" ]
+  grep -q "ran already since this boot" "$LOG"
+  unset EW_BOOT_ONCE
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ]
+  grep -q "^systemctl start concourse-worker$" "$CALLS"
+}
+
+@test "the user data's run and the unit's never overlap: the second waits, then finds the boot done" {
+  export EW_BOOT_ONCE=1 STUB_PLAY_SECONDS=2
+  stub ansible-playbook <<'STUB'
+echo "play-begin $(date +%s.%N)" >>"$OUT/plays"
+sleep "$STUB_PLAY_SECONDS"
+echo "play-end $(date +%s.%N)" >>"$OUT/plays"
+STUB
+  "$BOOT_SCRIPT" &
+  first=$!
+  sleep 0.5
+  run "$BOOT_SCRIPT"
+  wait "$first"
+  [ "$status" -eq 0 ]
+  [ "$(grep -c play-begin "$OUT/plays")" -eq 1 ]
+  [ "$(status_field status)" = ok ]
+  grep -q "ran already since this boot" "$LOG"
+}
+
+@test "into service again after a scale-in retired the worker: the retired mark no longer holds it" {
+  export STUB_TARGET_STATE=Warmed:Hibernated
+  run "$BOOT_SCRIPT"
+  mkdir -p "$EW_ROOT/run/external-worker"
+  touch "$EW_ROOT/run/external-worker/retired"
+  export STUB_TARGET_STATE=InService
+  run "$BOOT_SCRIPT"
+  [ "$status" -eq 0 ] || { cat "$LOG"; false; }
+  [ ! -e "$EW_ROOT/run/external-worker/retired" ]
+  # a cold boot leaves a mark a drain left alone
+  touch "$EW_ROOT/run/external-worker/retired"
+  rm "$EW_ROOT/var/lib/external-worker/prepared"
+  run "$BOOT_SCRIPT"
+  [ -e "$EW_ROOT/run/external-worker/retired" ]
 }

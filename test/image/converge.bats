@@ -180,6 +180,9 @@ teardown_file() {
 
 @test "the units are installed and enabled" {
   local unit link
+  # The boot script at every start, and after a resume from hibernation.
+  [ -L "$ROOT/etc/systemd/system/multi-user.target.wants/external-worker-boot.service" ]
+  [ -L "$ROOT/etc/systemd/system/hibernate.target.wants/external-worker-resume.service" ]
   for unit in $UNITS; do
     link="$ROOT/etc/systemd/system/multi-user.target.wants/$unit.service"
     [ -L "$link" ] || { echo "$unit: no multi-user.target.wants link"; false; }
@@ -202,6 +205,8 @@ teardown_file() {
 /usr/local/sbin/external-worker-data-device root:root 755 regular file
 /etc/systemd/system/concourse-worker.service root:root 644 regular file
 /etc/systemd/system/fluentd.service root:root 644 regular file
+/etc/systemd/system/external-worker-boot.service root:root 644 regular file
+/etc/systemd/system/external-worker-resume.service root:root 644 regular file
 /etc/concourse root:root 755 directory
 /etc/fluent root:root 755 directory
 /var/lib/fluentd root:root 700 directory
@@ -480,6 +485,27 @@ put_key() {
   [ "$status" = 1 ]
   [ "$(status_of)" = "failed worker-health" ]
   grep -q "FAILED: worker not healthy after 3s (last HTTP status 503)" "$ROOT/var/log/user-data.log"
+}
+
+@test "boot: prepared for the warm pool, then started into service" {
+  write_settings
+  put_key
+  : >"$ROOT/var/log/stand-in-calls.log"
+  echo Warmed:Stopped >"$STATE/target-lifecycle-state"
+  run boot ok
+  [ "$status" = 0 ] || { tail -n 30 "$ROOT/var/log/user-data.log"; false; }
+  [ "$(status_of)" = "prepared prepared" ]
+  [ -e "$ROOT/var/lib/external-worker/prepared" ]
+  grep -qx "CONCOURSE_TEAM=team-a" "$ROOT/etc/concourse/worker.env"
+  run ! grep -q "start concourse-worker" "$ROOT/var/log/stand-in-calls.log"
+  echo InService >"$STATE/target-lifecycle-state"
+  run boot ok
+  [ "$status" = 0 ] || { tail -n 30 "$ROOT/var/log/user-data.log"; false; }
+  [ "$(status_of)" = "ok done" ]
+  grep -q "boot mode: enter-service" "$ROOT/var/log/user-data.log"
+  grep -qx "systemctl start concourse-worker" "$ROOT/var/log/stand-in-calls.log"
+  # The later tests boot cold.
+  rm -f "$ROOT/var/lib/external-worker/prepared" "$STATE/target-lifecycle-state"
 }
 
 # The installed command with the image's own bash and tools, on a fake /sys and /dev inside the

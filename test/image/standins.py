@@ -3,7 +3,8 @@
 
   /files/...                  static files from the directory given (releases, apt repository, gems)
   /latest/api/token           IMDSv2 token (PUT, with a TTL header)
-  /latest/meta-data/...       instance id and region, only with that token
+  /latest/meta-data/...       instance id and region, only with that token; the Auto Scaling
+                              target lifecycle state when STATE_DIR/target-lifecycle-state holds one
   /health/ok, /health/fail    the worker's health endpoint: 200, or 503
 
 Every request is appended to requests.log in the state directory, so that the test can show that
@@ -48,7 +49,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             # IMDSv2 only: a request without the token is refused, as with HttpTokens=required.
             if self.headers.get("X-aws-ec2-metadata-token") != TOKEN:
                 return self.answer(401)
-            value = META.get(self.path[len("/latest/meta-data/"):])
+            item = self.path[len("/latest/meta-data/"):]
+            value = META.get(item)
+            target = os.path.join(STATE, "target-lifecycle-state")
+            if item == "autoscaling/target-lifecycle-state" and os.path.exists(target):
+                with open(target) as f:
+                    value = f.read().strip()
             return self.answer(200, value.encode()) if value else self.answer(404)
         if self.path == "/health/ok":
             return self.answer(200, b"ok")

@@ -64,6 +64,7 @@ const SAMPLES: Record<ConfigKey, unknown> = {
     allowedInstanceTypes: ['c5*', 'm5*'],
   },
   spotFallbackCooldown: '1h',
+  warmPool: { minSize: 1, maxPreparedCapacity: 4, poolState: 'Stopped', reuseOnScaleIn: true },
   rootVolumeSize: 30,
   dataVolumeSize: 200,
   ebsOptimized: false,
@@ -100,6 +101,7 @@ const SAMPLES: Record<ConfigKey, unknown> = {
 /** Keys a sample needs beside it. */
 const ALONGSIDE: Partial<Record<ConfigKey, Record<string, unknown>>> = {
   subnetIds: { vpcId: 'vpc-0123456789abcdef0' },
+  warmPool: { capacity: 'ondemand' },
 };
 
 /** Nested keys the schema refuses beside another one of the sample: the other stands for both. */

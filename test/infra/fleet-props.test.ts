@@ -48,6 +48,12 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
   },
   // The subnets left to the SubnetIds parameter.
   vpcOnly: { vpcId: 'vpc-0123456789abcdef0' },
+  warmPool: {
+    capacity: 'ondemand',
+    instanceType: 'm5.large',
+    rootVolumeSize: 30,
+    warmPool: '{"minSize":2,"maxPreparedCapacity":8,"poolState":"Hibernated","reuseOnScaleIn":true}',
+  },
 };
 
 describe('the construct properties of a configuration', () => {

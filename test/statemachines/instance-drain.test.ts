@@ -147,6 +147,19 @@ describe('instance-drain', () => {
     expect(world.actions.resultOf(drain.token)).toBe('CONTINUE');
   });
 
+  test('terminated out of the warm pool: nothing to retire, CONTINUE at once', async () => {
+    const drain = await draining(fakeInstance({ workerRunning: () => true }), 'terminateFromWarmPool');
+    const run = await drain.run();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output).toMatchObject({ outcome: 'nothingToRetire', kind: 'from-warm-pool' });
+    expect(world.actions.resultOf(drain.token)).toBe('CONTINUE');
+    expect(world.ssm.commandCalls(SendCommandCommand as never)).toHaveLength(0);
+    expect(run.lambdaCalls).toEqual([]);
+    // a repeated event finds the action decided
+    const again = await drain.run();
+    expect(again.output).toMatchObject({ outcome: 'alreadyDecided' });
+  });
+
   test('duplicate event: the second execution finds no active action and stops', async () => {
     const drain = await draining(fakeInstance({ workerRunning: (check) => check === 1 }));
     const first = await drain.run();

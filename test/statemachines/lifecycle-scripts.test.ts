@@ -43,6 +43,7 @@ describe('boot status check sent by instance-launch', () => {
       step: '',
       message: 'boot status file absent: boot not started yet',
       keeprunning: false,
+      written: '1970-01-01T00:00:00Z',
     });
   });
 
@@ -53,6 +54,7 @@ describe('boot status check sent by instance-launch', () => {
       message: 'parameter not found',
       time: '2026-01-01T00:00:00Z',
     };
+    const before = Math.floor(Date.now() / 1000) * 1000;
     const output = runOnFakeInstance(script, { [status]: JSON.stringify(boot), 'var/tmp/keeprunning': '' });
     // one JSON object, nothing after it: States.StringToJson reads it as is
     expect(output.endsWith('}')).toBe(true);
@@ -61,7 +63,12 @@ describe('boot status check sent by instance-launch', () => {
       step: 'worker-key',
       message: 'parameter not found',
       keeprunning: true,
+      written: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
     });
+    // when the file was written (here: just now), not the time the boot wrote into it
+    const written = Date.parse(JSON.parse(output).written);
+    expect(written).toBeGreaterThanOrEqual(before);
+    expect(written).toBeLessThanOrEqual(Date.now());
   });
 
   test('a file that is not a JSON object is unreadable (pending), never a crash', () => {

@@ -86,6 +86,7 @@ export const FULLEST_ONDEMAND: Context = {
   drainTimeout: '3h',
   versionCheckInterval: '15m',
   versionLagTolerance: '6h',
+  warmPool: { minSize: 1, maxPreparedCapacity: 4, poolState: 'Stopped', reuseOnScaleIn: true },
 };
 
 /** The configurations cfn-guard checks, by what they are. */
@@ -100,6 +101,10 @@ export const GUARD_CHECKED: ReadonlyArray<[string, Context]> = [
   [
     'Spot types chosen by attributes',
     { instanceRequirements: { vCpu: { min: 8, max: 16 }, memoryMiB: { min: 16384 } } },
+  ],
+  [
+    'a hibernated warm pool',
+    { capacity: 'ondemand', instanceType: 'm5.large', warmPool: '{"poolState":"Hibernated"}' },
   ],
   ['on-demand in aws-us-gov', { capacity: 'ondemand', region: 'us-gov-west-1' }],
 ];

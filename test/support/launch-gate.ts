@@ -31,8 +31,15 @@ export async function stackAmi(name: string, tags: Record<string, string> = {}):
   return ImageId as string;
 }
 
+/** Where a launch comes from and goes to, as the event's detail says (warm pool transitions). */
+export const INTO_WARM_POOL = { Origin: 'EC2', Destination: 'WarmPool' };
+export const OUT_OF_WARM_POOL = { Origin: 'WarmPool', Destination: 'AutoScalingGroup' };
+
 /** The stack's group in moto with one instance, its open launch action, and the event that announces it. */
-export async function openLaunchGate(tags: Record<string, string> = {}) {
+export async function openLaunchGate(
+  tags: Record<string, string> = {},
+  route?: { Origin: string; Destination: string },
+) {
   groupCount += 1;
   const groupName = STACK.groupName;
   // An AMI of its own, as a rollout leaves it: the storm guard counts failed boots on it.
@@ -55,6 +62,7 @@ export async function openLaunchGate(tags: Record<string, string> = {}) {
     token,
     time: LAUNCH_EVENT_TIME,
   });
+  if (route) Object.assign(event.detail, route);
   const run = (substitutions: Record<string, string> = {}) =>
     runLifecycle('instance-launch', event, {
       substitutions: { LaunchTemplateId: group.launchTemplateId, ...substitutions },

@@ -124,7 +124,12 @@ export interface BootStatus {
   status: string;
   step?: string;
   message?: string;
+  /** When the status file was written; by default right after the launch event of the gate tests. */
+  written?: string;
 }
+
+/** A status written after the launch gate's event (test/support/launch-gate.ts LAUNCH_EVENT_TIME). */
+export const WRITTEN_AFTER_LAUNCH = '2026-01-10T08:00:30Z';
 
 /** What the simulated instance's SSM agent sees and answers. */
 export interface FakeInstance {
@@ -192,6 +197,7 @@ export class FakeRunCommand {
         step: boot?.step ?? '',
         message: boot ? (boot.message ?? '') : 'boot status file absent: boot not started yet',
         keeprunning: this.instance.keeprunningFile,
+        written: boot ? (boot.written ?? WRITTEN_AFTER_LAUNCH) : '1970-01-01T00:00:00Z',
       });
     }
     if (script.includes('systemctl is-active')) {

@@ -115,7 +115,12 @@ export function installAgent(world: LifecycleWorld, instance: FakeInstance): Fak
   return agent;
 }
 
-export type LifecycleEventName = 'launch' | 'terminate' | 'terminateWarmPool' | 'terminateRootVolume';
+export type LifecycleEventName =
+  | 'launch'
+  | 'terminate'
+  | 'terminateWarmPool'
+  | 'terminateFromWarmPool'
+  | 'terminateRootVolume';
 
 /** A lifecycle event of the fixtures, for this group, hook, instance and token. */
 export function lifecycleEvent(

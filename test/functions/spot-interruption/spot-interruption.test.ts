@@ -190,6 +190,31 @@ describe('spot interruption', () => {
     expect(await f.handle(event('spotInterruption', f.ours))).toMatchObject({ outcome: 'duplicate' });
   });
 
+  test('preparing for the warm pool (Warmed:Pending:Wait): its launch is abandoned too', async () => {
+    const f = await fleet();
+    inState('Warmed:Pending:Wait');
+    world.actions.open({ groupName: f.groupName, hookName: HOOK, instanceId: f.ours, token: 'warm-token' });
+    expect(await f.handle(event('spotInterruption', f.ours))).toMatchObject({ outcome: 'launchAbandoned' });
+    expect(world.actions.resultOf('warm-token')).toBe('ABANDON');
+    expect(calls(world.autoscaling, SetInstanceHealthCommand)).toBe(0);
+  });
+
+  test.each(['Warmed:Running', 'Warmed:Stopped', 'Warmed:Hibernated', 'Warmed:Pending:Proceed'])(
+    'in the warm pool (%s): no worker to retire, nothing of the group to replace',
+    async (state) => {
+      const f = await fleet();
+      inState(state);
+      expect(await f.handle(event('spotInterruption', f.ours))).toMatchObject({
+        outcome: 'inWarmPool',
+        lifecycleState: state,
+      });
+      expect(calls(world.ssm, SendCommandCommand)).toBe(0);
+      expect(calls(world.autoscaling, DetachInstancesCommand)).toBe(0);
+      expect(calls(world.autoscaling, SetInstanceHealthCommand)).toBe(0);
+      expect(calls(world.autoscaling, CompleteLifecycleActionCommand)).toBe(0);
+    },
+  );
+
   test('launch gate already decided: "No active Lifecycle Action" is done, not an error', async () => {
     const f = await fleet();
     inState('Pending:Wait');
