@@ -124,14 +124,36 @@ function follows(asl: Asl, from: string, to: string) {
   if (asl.States[from]?.Next !== to) throw new AslShapeError(`${from} no longer leads to ${to}`);
 }
 
-/** A Wait's seconds: fixed, or a `$.pace.<key>` read from the pace object the run carries. */
-function waitSeconds(wait: AslState, pace: Record<string, unknown>, name: string): number {
+/** A Wait's seconds: fixed, or a `$.<object>.<key>` read from the object the run carries. */
+function waitSeconds(
+  wait: AslState,
+  carried: (object: string) => Record<string, unknown>,
+  name: string,
+): number {
   if (typeof wait.Seconds === 'number') return wait.Seconds;
-  const key = /^\$\.pace\.(\w+)$/.exec(wait.SecondsPath ?? '')?.[1];
-  const value = key === undefined ? undefined : pace[key];
+  const match = /^\$\.(\w+)\.(\w+)$/.exec(wait.SecondsPath ?? '');
+  const value = match ? carried(match[1] as string)[match[2] as string] : undefined;
   if (typeof value !== 'number')
     throw new AslShapeError(`${name} waits for ${wait.SecondsPath}, not a pace it sets`);
   return value;
+}
+
+/**
+ * What the run carries under `$.<object>` for a first boot and for a warm start: set in Init, or by
+ * a Pass state of each kind of launch (WarmPace overriding Init's; or IntoService and
+ * OutOfWarmPool, one per transition).
+ */
+function carriedBy(asl: Asl, warm: boolean) {
+  const result = (name: string) =>
+    (asl.States[name]?.Result ?? undefined) as Record<string, unknown> | undefined;
+  return (object: string): Record<string, unknown> => {
+    const init = asl.States.Init?.Parameters?.[object];
+    const base: Record<string, unknown> =
+      (typeof init === 'object' && init !== null
+        ? (init as Record<string, unknown>)
+        : result('IntoService')) ?? {};
+    return warm ? { ...base, ...(result('WarmPace') ?? result('OutOfWarmPool') ?? {}) } : base;
+  };
 }
 
 /** The launch gate's waits: the first look, the answer's wait and the poll, for both kinds of launch. */
@@ -142,18 +164,15 @@ export function readGateWaits(asl: Asl): GateWaits {
   follows(asl, 'WaitToPoll', 'SendCheck');
   const first = state(asl, 'LetItBoot', 'Wait');
   const poll = state(asl, 'WaitToPoll', 'Wait');
-  const coldPace = (state(asl, 'Init', 'Pass').Parameters?.pace ?? {}) as Record<string, unknown>;
-  // Without a pace of its own, a warm start is polled as a first boot.
-  const warmState = asl.States.WarmPace;
-  const warmPace = { ...coldPace, ...((warmState?.Result ?? {}) as Record<string, unknown>) };
-  const pace = (p: Record<string, unknown>, kind: string) => ({
-    firstSeconds: waitSeconds(first, p, `LetItBoot (${kind})`),
-    pollSeconds: waitSeconds(poll, p, `WaitToPoll (${kind})`),
+  const pace = (warm: boolean, kind: string) => ({
+    firstSeconds: waitSeconds(first, carriedBy(asl, warm), `LetItBoot (${kind})`),
+    pollSeconds: waitSeconds(poll, carriedBy(asl, warm), `WaitToPoll (${kind})`),
   });
   return {
-    cold: pace(coldPace, 'first boot'),
-    warm: pace(warmPace, 'warm start'),
-    answerSeconds: waitSeconds(state(asl, 'WaitForAnswer', 'Wait'), coldPace, 'WaitForAnswer'),
+    cold: pace(false, 'first boot'),
+    // Without a pace of its own, a warm start is polled as a first boot.
+    warm: pace(true, 'warm start'),
+    answerSeconds: waitSeconds(state(asl, 'WaitForAnswer', 'Wait'), carriedBy(asl, false), 'WaitForAnswer'),
   };
 }
 
@@ -162,8 +181,8 @@ export function readDrainWaits(asl: Asl): { checkSeconds: number; answerSeconds:
   follows(asl, 'SendRetire', 'WaitToCheck');
   follows(asl, 'WaitToCheck', 'SendCheck');
   return {
-    checkSeconds: waitSeconds(state(asl, 'WaitToCheck', 'Wait'), {}, 'WaitToCheck'),
-    answerSeconds: waitSeconds(state(asl, 'WaitForAnswer', 'Wait'), {}, 'WaitForAnswer'),
+    checkSeconds: waitSeconds(state(asl, 'WaitToCheck', 'Wait'), carriedBy(asl, false), 'WaitToCheck'),
+    answerSeconds: waitSeconds(state(asl, 'WaitForAnswer', 'Wait'), carriedBy(asl, false), 'WaitForAnswer'),
   };
 }
 

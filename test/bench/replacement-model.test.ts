@@ -115,6 +115,21 @@ describe("the launch gate's waits", () => {
     });
   });
 
+  test('paced by transition: IntoService for a first boot, OutOfWarmPool for a warm start', () => {
+    const asl = chain(
+      { SecondsPath: '$.transition.firstSeconds' },
+      { SecondsPath: '$.transition.pollSeconds' },
+      {
+        IntoService: { Type: 'Pass', Result: { kind: 'launch', firstSeconds: 61, pollSeconds: 26 } },
+        OutOfWarmPool: { Type: 'Pass', Result: { kind: 'enter-service', firstSeconds: 9, pollSeconds: 4 } },
+      },
+    );
+    expect(readGateWaits(asl)).toMatchObject({
+      cold: { firstSeconds: 61, pollSeconds: 26 },
+      warm: { firstSeconds: 9, pollSeconds: 4 },
+    });
+  });
+
   test('a wait on a path no pace sets, or a loop that no longer closes, is an error', () => {
     expect(() => readGateWaits(chain({ SecondsPath: '$.other' }, { Seconds: 1 }))).toThrow(AslShapeError);
     const broken = chain({ Seconds: 1 }, { Seconds: 1 });
