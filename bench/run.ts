@@ -9,6 +9,7 @@ import { countTemplate, DEFAULT_ASSUMPTIONS, invocations, type Measured, monthly
 import { allCustomMetricSeries } from './custom-metrics';
 import { functionEnvironments } from './function-env';
 import { duration, table, usd } from './markdown';
+import { benchReplacement } from './replacement';
 import { AMIS, benchRetention, type RetentionRun } from './retention';
 import { QUIET } from './setup';
 import { benchSuite, SUITE_LINE_BUDGET, SUITE_TARGET_SECONDS, suiteSection } from './suite';
@@ -16,7 +17,8 @@ import { benchTransitions } from './transitions';
 
 /**
  * `npm run bench`: sizes and cold starts of every Lambda bundle, AMI retention at scale, state
- * transitions per flow, the monthly cost of the control plane and the test suite's wall time.
+ * transitions per flow, the time to a working replacement (bench/replacement.ts), the monthly cost
+ * of the control plane and the test suite's wall time.
  * Budgets on sizes and counts make it exit non-zero; a time is judged as a ratio to another measured
  * on the same machine, except the suite's, judged against its two-core target by its CPU time, and
  * by its wall time when the machine was otherwise idle (bench/suite.ts).
@@ -155,6 +157,10 @@ async function main() {
   if (flows.launch > BUDGET.healthyLaunchTransitions) {
     failures.push(`healthy launch: ${flows.launch} transitions > ${BUDGET.healthyLaunchTransitions}`);
   }
+
+  const replacement = await benchReplacement(Object.fromEntries(bundles.map((b) => [b.name, b.coldMs])));
+  lines.push('', ...replacement.lines);
+  failures.push(...replacement.failures);
 
   const a = DEFAULT_ASSUMPTIONS;
   const counts = countTemplate(template.toJSON() as Parameters<typeof countTemplate>[0]);

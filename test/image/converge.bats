@@ -434,6 +434,26 @@ boot() {
     EW_HEALTH_TIMEOUT=3 EW_HEALTH_INTERVAL=1 /usr/local/sbin/external-worker-boot
 }
 
+# The phases of this run, timed from its log lines, for the benchmark: bench/boot-phases.json.
+record_boot_phases() {
+  local environment
+  environment=$(python3 - "$ROOT" <<'PY'
+import json, os, platform, subprocess, sys
+root = sys.argv[1]
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+ansible = subprocess.run(["ansible-playbook", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+print(json.dumps({
+    "where": "test/image/converge.bats, test 'boot: the worker comes up healthy'",
+    "root": "Debian %s (debootstrap minbase and the playbook's packages), entered with chroot" % open(os.path.join(root, "etc/debian_version")).read().strip(),
+    "host": "Linux %s, %d CPUs (%s), shared with other work" % (platform.release(), os.cpu_count(), cpu),
+    "ansible": ansible,
+    "standIns": "instance metadata (IMDSv2) and downloads: test/image/standins.py on 127.0.0.1; SSM: moto_server on 127.0.0.1; systemctl: a stand-in that starts nothing and writes the worker's registered and heartbeated lines at once; health endpoint: 200 at once, polled every 1 s",
+}))
+PY
+)
+  python3 "$BATS_TEST_DIRNAME/boot-phases.py" "$ROOT/var/log/user-data.log" "$1" "$REPO/bench/boot-phases.json" "$environment"
+}
+
 status_of() {
   python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(s["status"], s["step"])' \
     "$ROOT/var/lib/external-worker/boot-status.json"
@@ -460,8 +480,11 @@ put_key() {
 @test "boot: the worker comes up healthy" {
   write_settings
   put_key
+  local offset=0
+  [ ! -e "$ROOT/var/log/user-data.log" ] || offset=$(stat -c %s "$ROOT/var/log/user-data.log")
   run boot ok
   [ "$status" = 0 ] || { tail -n 30 "$ROOT/var/log/user-data.log"; false; }
+  record_boot_phases "$offset"
   [ "$(status_of)" = "ok done" ]
   [ "$(stat -c '%U:%G %a' "$ROOT/etc/concourse/worker_key")" = "root:root 600" ]
   [ "$(cat "$ROOT/etc/concourse/worker_key")" = "$WORKER_KEY" ]

@@ -53,6 +53,17 @@ export interface Execution {
   sdkCalls: SdkCall[];
   /** Lambda invocations, in order. */
   lambdaCalls: Array<{ functionArn: string; payload: unknown }>;
+  /** Wait states entered, in order, with the seconds each would wait in AWS (the harness waits none). */
+  waits: Array<{ state: string; seconds: number }>;
+}
+
+/** A Wait's seconds: fixed, or read from its input by a `$.a.b` SecondsPath. */
+function waitSeconds(state: { Seconds?: number; SecondsPath?: string }, input: unknown): number {
+  if (state.Seconds !== undefined) return state.Seconds;
+  let value = input;
+  for (const key of (state.SecondsPath ?? '$').split('.').slice(1))
+    value = (value as Record<string, unknown>)?.[key];
+  return Number(value);
 }
 
 /** A state machine by name (`statemachines/<name>.asl.json`) or by path. */
@@ -229,15 +240,21 @@ export async function runStateMachine(name: string, input: unknown, options: Run
   });
 
   const statesEntered: string[] = [];
+  const waits: Execution['waits'] = [];
+  const states = Object.fromEntries(allStates(definition));
   const collect = (async () => {
     for await (const event of execution.eventLogs) {
-      if (event.type === 'StateEntered') statesEntered.push(event.state.name);
+      if (event.type !== 'StateEntered') continue;
+      statesEntered.push(event.state.name);
+      const state = states[event.state.name];
+      if (state?.Type === 'Wait')
+        waits.push({ state: event.state.name, seconds: waitSeconds(state as never, event.state.input) });
     }
   })();
   try {
     const output = await execution.result;
     await collect;
-    return { status: 'SUCCEEDED', output, statesEntered, sdkCalls, lambdaCalls };
+    return { status: 'SUCCEEDED', output, statesEntered, sdkCalls, lambdaCalls, waits };
   } catch (error) {
     await collect.catch(() => undefined);
     const failure = error as Error & { cause?: unknown };
@@ -248,6 +265,7 @@ export async function runStateMachine(name: string, input: unknown, options: Run
       statesEntered,
       sdkCalls,
       lambdaCalls,
+      waits,
     };
   }
 }

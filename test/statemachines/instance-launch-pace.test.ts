@@ -1,0 +1,82 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openLaunchGate } from '../support/launch-gate';
+import { fakeInstance } from '../support/lifecycle-fakes';
+import { installAgent, type LifecycleWorld } from '../support/lifecycle-run';
+import { type Moto, startMoto } from '../support/moto';
+import { resetSdkClients } from '../support/sdk-adapter';
+
+let moto: Moto;
+let world: LifecycleWorld;
+
+beforeAll(async () => {
+  moto = await startMoto();
+  resetSdkClients();
+});
+afterAll(async () => moto.stop());
+afterEach(() => world?.restore());
+
+/** The gate on an event of the given origin and destination, healthy at the third look. */
+async function gateFrom(origin: string | undefined, destination: string | undefined) {
+  const gate = await openLaunchGate();
+  world = gate.world;
+  const detail = gate.event.detail as Record<string, string | undefined>;
+  detail.Origin = origin;
+  detail.Destination = destination;
+  if (origin === undefined) delete detail.Origin;
+  if (destination === undefined) delete detail.Destination;
+  const agent = installAgent(
+    world,
+    fakeInstance({
+      bootStatus: (check) => (check < 3 ? { status: 'running', step: 'worker-start' } : { status: 'ok' }),
+    }),
+  );
+  const run = await gate.run();
+  expect(run.status).toBe('SUCCEEDED');
+  expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
+  expect(agent.commands).toHaveLength(3);
+  // The first wait, then per look: the answer's wait, and the poll's until the third look.
+  return { run, waits: run.waits.map((w) => `${w.state} ${w.seconds}`) };
+}
+
+describe('instance-launch: when the gate looks', () => {
+  test('an instance leaving the warm pool is first looked at after 20 s, then every 5 s', async () => {
+    const { run, waits } = await gateFrom('WarmPool', 'AutoScalingGroup');
+    expect(waits).toEqual([
+      'LetItBoot 20',
+      'WaitForAnswer 5',
+      'WaitToPoll 5',
+      'WaitForAnswer 5',
+      'WaitToPoll 5',
+      'WaitForAnswer 5',
+    ]);
+    expect(run.statesEntered).toContain('WarmPace');
+  });
+
+  test.each([
+    ['a first launch', 'EC2', 'AutoScalingGroup'],
+    ['an event without origin and destination', undefined, undefined],
+    // A launch into the warm pool waits for its preparation: a boot play's time.
+    ['a launch into the warm pool', 'EC2', 'WarmPool'],
+  ])('%s is first looked at after 60 s, then every 25 s', async (_, origin, destination) => {
+    const { run, waits } = await gateFrom(origin, destination);
+    expect(waits).toEqual([
+      'LetItBoot 60',
+      'WaitForAnswer 5',
+      'WaitToPoll 25',
+      'WaitForAnswer 5',
+      'WaitToPoll 25',
+      'WaitForAnswer 5',
+    ]);
+    expect(run.statesEntered).not.toContain('WarmPace');
+  });
+
+  test('the waits read the pace: no fixed number of seconds left in them', () => {
+    const asl = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '../../statemachines/instance-launch.asl.json'), 'utf8'),
+    ) as { States: Record<string, { Seconds?: number; SecondsPath?: string }> };
+    expect(asl.States.LetItBoot).toMatchObject({ SecondsPath: '$.pace.firstSeconds' });
+    expect(asl.States.WaitToPoll).toMatchObject({ SecondsPath: '$.pace.pollSeconds' });
+    expect(asl.States.LetItBoot?.Seconds).toBeUndefined();
+  });
+});
