@@ -64,9 +64,9 @@ const KEPT_HINT =
  * instance starts its worker), or straight into service. Warm pool lifecycle:
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/warm-pool-instance-lifecycle.html
  */
-const transition = (kind: string, wants: string) => ({
+const transition = (kind: string, wants: string, pace: typeof COLD_PACE) => ({
   Type: 'Pass',
-  Result: { kind, wants },
+  Result: { kind, wants, ...pace },
   ResultPath: '$.transition',
   Next: 'Init',
 });
@@ -94,9 +94,9 @@ export function instanceLaunch(): Definition {
         ],
         Default: 'IntoService',
       },
-      IntoWarmPool: transition('prepare', 'prepared'),
-      OutOfWarmPool: transition('enter-service', 'ok'),
-      IntoService: transition('launch', 'ok'),
+      IntoWarmPool: transition('prepare', 'prepared', COLD_PACE),
+      OutOfWarmPool: transition('enter-service', 'ok', WARM_PACE),
+      IntoService: transition('launch', 'ok', COLD_PACE),
       ...lifecycleInit(
         {
           boot: {
@@ -112,35 +112,15 @@ export function instanceLaunch(): Definition {
           verdict: { reason: '' },
           failures: { count: 'not counted' },
           guard: { 'limit.$': "States.StringToJson('${BootFailureLimit}')" },
-          'detail.$': '$.detail',
-          pace: COLD_PACE,
         },
         'ComputeDeadline',
       ),
-      ...computeDeadline('${BootTimeoutSeconds}', 'Pace?'),
-      'Pace?': {
-        Type: 'Choice',
-        Comment:
-          'An instance leaving the warm pool was prepared there: it only starts, starts its worker and registers, in well under a minute.',
-        Choices: [
-          {
-            And: [
-              { Variable: '$.detail.Origin', IsPresent: true },
-              { Variable: '$.detail.Destination', IsPresent: true },
-              { Variable: '$.detail.Origin', StringEquals: 'WarmPool' },
-              { Variable: '$.detail.Destination', StringEquals: 'AutoScalingGroup' },
-            ],
-            Next: 'WarmPace',
-          },
-        ],
-        Default: 'LetItBoot',
-      },
-      WarmPace: { Type: 'Pass', Result: WARM_PACE, ResultPath: '$.pace', Next: 'LetItBoot' },
+      ...computeDeadline('${BootTimeoutSeconds}', 'LetItBoot'),
       LetItBoot: {
         Type: 'Wait',
         Comment:
           'A first boot needs about a minute before its SSM agent can even answer, a warm start about half that: polls before then only cost transitions.',
-        SecondsPath: '$.pace.firstSeconds',
+        SecondsPath: '$.transition.firstSeconds',
         Next: 'SendCheck',
       },
       SendCheck: runShell({
@@ -196,7 +176,7 @@ export function instanceLaunch(): Definition {
         End: true,
       },
       ...pollUntilDeadline('WaitToPoll', 'TooLate'),
-      WaitToPoll: { Type: 'Wait', SecondsPath: '$.pace.pollSeconds', Next: 'SendCheck' },
+      WaitToPoll: { Type: 'Wait', SecondsPath: '$.transition.pollSeconds', Next: 'SendCheck' },
       Healthy: {
         Type: 'Pass',
         Result: { result: 'CONTINUE', outcome: 'healthy', summary: 'healthy' },

@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(async () => moto.stop());
 afterEach(() => world?.restore());
 
-/** The gate on an event of the given origin and destination, healthy at the third look. */
+/** The gate on an event of the given origin and destination, ready at the third look (prepared, for the pool). */
 async function gateFrom(origin: string | undefined, destination: string | undefined) {
   const gate = await openLaunchGate();
   world = gate.world;
@@ -28,7 +28,10 @@ async function gateFrom(origin: string | undefined, destination: string | undefi
   const agent = installAgent(
     world,
     fakeInstance({
-      bootStatus: (check) => (check < 3 ? { status: 'running', step: 'worker-start' } : { status: 'ok' }),
+      bootStatus: (check) =>
+        check < 3
+          ? { status: 'running', step: 'boot-play' }
+          : { status: destination === 'WarmPool' ? 'prepared' : 'ok' },
     }),
   );
   const run = await gate.run();
@@ -50,7 +53,7 @@ describe('instance-launch: when the gate looks', () => {
       'WaitToPoll 5',
       'WaitForAnswer 5',
     ]);
-    expect(run.statesEntered).toContain('WarmPace');
+    expect(run.statesEntered).toContain('OutOfWarmPool');
   });
 
   test.each([
@@ -68,15 +71,15 @@ describe('instance-launch: when the gate looks', () => {
       'WaitToPoll 25',
       'WaitForAnswer 5',
     ]);
-    expect(run.statesEntered).not.toContain('WarmPace');
+    expect(run.statesEntered).not.toContain('OutOfWarmPool');
   });
 
   test('the waits read the pace: no fixed number of seconds left in them', () => {
     const asl = JSON.parse(
       fs.readFileSync(path.join(__dirname, '../../statemachines/instance-launch.asl.json'), 'utf8'),
     ) as { States: Record<string, { Seconds?: number; SecondsPath?: string }> };
-    expect(asl.States.LetItBoot).toMatchObject({ SecondsPath: '$.pace.firstSeconds' });
-    expect(asl.States.WaitToPoll).toMatchObject({ SecondsPath: '$.pace.pollSeconds' });
+    expect(asl.States.LetItBoot).toMatchObject({ SecondsPath: '$.transition.firstSeconds' });
+    expect(asl.States.WaitToPoll).toMatchObject({ SecondsPath: '$.transition.pollSeconds' });
     expect(asl.States.LetItBoot?.Seconds).toBeUndefined();
   });
 });
