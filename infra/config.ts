@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
+import { type Architecture, groupArchitecture } from './architecture';
 import { isValidCron } from './cron';
 import { parseDuration } from './duration';
 import { fleetOptionKeys, fleetOptionProblems } from './fleet-options';
@@ -143,10 +144,10 @@ const artifactMirrors = fromString(
   asJson,
   z.strictObject(
     {
-      concourse: artifactUrl('v<version>/concourse-<version>-linux-amd64.tgz').optional(),
+      concourse: artifactUrl('v<version>/concourse-<version>-linux-<arch>.tgz (amd64 or arm64)').optional(),
       telegrafRepository: artifactUrl('an apt repository with suite stable, component main').optional(),
       telegrafKey: artifactUrl('the repository signing key (the file itself)').optional(),
-      ssmAgent: artifactUrl('<version>/debian_amd64/amazon-ssm-agent.deb').optional(),
+      ssmAgent: artifactUrl('<version>/debian_<arch>/amazon-ssm-agent.deb (amd64 or arm64)').optional(),
       gems: artifactUrl('gems/<name>-<version>.gem').optional(),
     },
     {
@@ -163,7 +164,7 @@ const concourseChecksums = fromString(
     pattern(SHA256, 'sha256 checksums of 64 lower-case hex digits'),
     {
       error:
-        'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
+        'a map of Concourse version to the sha256 of its tarball for the workers\' architecture (linux-amd64 or linux-arm64), e.g. {"7.11.2": "<64 hex>"}',
     },
   ),
 );
@@ -348,6 +349,8 @@ export type WorkerConfig = z.output<typeof configSchema> & {
   workerKeyParameter: string;
   /** Prefix of every SSM parameter this stack reads or writes at run time. */
   parameterPrefix: string;
+  /** The workers' architecture, from their instance types (architecture.ts). */
+  architecture: Architecture;
 };
 
 export class ConfigError extends Error {
@@ -442,11 +445,31 @@ function crossKeyProblems(raw: Record<string, unknown>): string[] {
       `extraTags: expected no reserved tag key (keeprunning, external-worker:*, and the tags the stack sets: Name, customer, project, env, role, cycloid.io), given ${reserved.map((k) => JSON.stringify(k)).join(', ')}`,
     );
   }
+  problems.push(...architectureProblems(raw, field('instanceType'), field('workerRuntime')));
   problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
   if (raw.subnetIds !== undefined && raw.vpcId === undefined) {
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }
   return problems;
+}
+
+/** One architecture per group, and a runtime Concourse publishes for it. */
+function architectureProblems(
+  raw: Record<string, unknown>,
+  instanceTypes: string[] | undefined,
+  runtime: string | undefined,
+): string[] {
+  if (instanceTypes === undefined) return [];
+  const group = groupArchitecture(instanceTypes);
+  if ('problem' in group) return [`instanceType: ${group.problem}`];
+  // Guardian ships no working linux/arm64 build: Concourse's arm64 worker offers containerd and
+  // houdini only. https://github.com/concourse/concourse/pull/9235
+  if (group.architecture === 'arm64' && runtime === 'guardian') {
+    return [
+      `workerRuntime: expected containerd or houdini with arm64 instance types (Concourse publishes no guardian runtime for linux/arm64), given ${describe(raw.workerRuntime)}`,
+    ];
+  }
+  return [];
 }
 
 /** Validates every key at once; throws a ConfigError with one line per problem. */
@@ -481,9 +504,12 @@ export function parseConfig(context: Record<string, unknown>): WorkerConfig {
   }
   const c = result.data;
   const stackName = `${c.project}-${c.env}`;
+  const group = groupArchitecture(c.instanceType);
+  if ('problem' in group) throw new ConfigError([`instanceType: ${group.problem}`]);
   return {
     ...c,
     stackName,
+    architecture: group.architecture,
     parameterPrefix: `/${c.project}/${c.env}`,
     workerKeyParameter: c.workerKeyParameter ?? `/${c.project}/${c.env}/worker-key`,
   };
