@@ -81,3 +81,11 @@ export function groupArchitecture(
     problem: `expected instance types of one architecture (one AMI serves the whole group), given ${listed.join('; ')}`,
   };
 }
+
+/**
+ * The amd64 instance types by the rule of architectureOf, as one regular expression (CloudFormation's
+ * AllowedPattern, which is Java's grammar): no `g` in the options, not A1. For a template whose
+ * instance type is a launch parameter while its image is synthesized for amd64.
+ */
+export const AMD64_INSTANCE_TYPE_PATTERN =
+  '^(?!a1\\.)([a-z]+[0-9]+[a-fh-z]*(-[a-z0-9]+)?|u-[a-z0-9]+)\\.[a-z0-9-]+$';

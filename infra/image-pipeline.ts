@@ -191,6 +191,7 @@ export class WorkerImagePipeline extends Construct {
     this.rebuildTrigger = new PlaybookRebuild(this, 'RebuildOnPlaybookChange', {
       pipeline: this.pipeline,
       playbook,
+      architecture: config.architecture,
       logRetention: props.logRetention,
     });
   }

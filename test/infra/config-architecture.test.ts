@@ -1,42 +1,52 @@
-import { architectureOf, groupArchitecture } from '../../infra/architecture';
+import { AMD64_INSTANCE_TYPE_PATTERN, architectureOf, groupArchitecture } from '../../infra/architecture';
 import { parseConfig } from '../../infra/config';
 import { problems } from '../support/config-problems';
 
+const GRAVITON = [
+  'c7g.2xlarge',
+  'm6gd.xlarge',
+  't4g.small',
+  'c6gn.16xlarge',
+  'is4gen.large',
+  'im4gn.large',
+  'x2gd.medium',
+  'g5g.xlarge',
+  'hpc7g.16xlarge',
+  'r8g.large',
+  'c8gd.metal-24xl',
+  'a1.large',
+];
+
+const AMD64 = [
+  'c5d.2xlarge',
+  'm5.large',
+  'g5.xlarge',
+  'g4dn.xlarge',
+  'g4ad.xlarge',
+  'm7i-flex.large',
+  'x2iedn.xlarge',
+  'c6in.large',
+  'm5zn.large',
+  'hpc6a.48xlarge',
+  'u-6tb1.metal',
+  'u7in-16tb.224xlarge',
+  'dl2q.24xlarge',
+];
+
 describe('the workers’ architecture follows their instance types', () => {
   // https://docs.aws.amazon.com/ec2/latest/instancetypes/instance-type-names.html
-  test.each([
-    'c7g.2xlarge',
-    'm6gd.xlarge',
-    't4g.small',
-    'c6gn.16xlarge',
-    'is4gen.large',
-    'im4gn.large',
-    'x2gd.medium',
-    'g5g.xlarge',
-    'hpc7g.16xlarge',
-    'r8g.large',
-    'c8gd.metal-24xl',
-    'a1.large',
-  ])('%s is Graviton: arm64', (type) => {
+  test.each(GRAVITON)('%s is Graviton: arm64', (type) => {
     expect(architectureOf(type)).toBe('arm64');
   });
 
-  test.each([
-    'c5d.2xlarge',
-    'm5.large',
-    'g5.xlarge',
-    'g4dn.xlarge',
-    'g4ad.xlarge',
-    'm7i-flex.large',
-    'x2iedn.xlarge',
-    'c6in.large',
-    'm5zn.large',
-    'hpc6a.48xlarge',
-    'u-6tb1.metal',
-    'u7in-16tb.224xlarge',
-    'dl2q.24xlarge',
-  ])('%s is amd64', (type) => {
+  test.each(AMD64)('%s is amd64', (type) => {
     expect(architectureOf(type)).toBe('amd64');
+  });
+
+  test('the one-click template admits the amd64 types only, by the same rule', () => {
+    const pattern = new RegExp(AMD64_INSTANCE_TYPE_PATTERN);
+    expect(AMD64.filter((type) => !pattern.test(type))).toEqual([]);
+    expect(GRAVITON.filter((type) => pattern.test(type))).toEqual([]);
   });
 
   test('a configuration of Graviton types is an arm64 one, the default an amd64 one', () => {

@@ -221,6 +221,15 @@ describe('the image of Graviton workers', () => {
     expect(variables(one('AWS::ImageBuilder::ImageRecipe'))).toEqual({ worker_architecture: 'amd64' });
   });
 
+  test('a deploy that switches the architecture starts a build: the rebuild token names it', () => {
+    const token = (t: typeof graviton) =>
+      /\\"clientToken\\":\\"([^\\]+)\\"/.exec(
+        JSON.stringify(Object.values(t.findResources('Custom::PlaybookRebuild'))[0]?.Properties.Update),
+      )?.[1];
+    expect(token(graviton)).toMatch(/^arm64-[0-9a-f]{30}$/);
+    expect(token(graviton)?.slice(6)).toBe(token(template)?.slice(0, 30));
+  });
+
   test('is a recipe version of its own: switching architectures never reuses an amd64 recipe', () => {
     expect(only('AWS::ImageBuilder::ImageRecipe').Properties.Version).not.toEqual(
       one('AWS::ImageBuilder::ImageRecipe').Properties.Version,
