@@ -3,6 +3,7 @@ import type { WorkerConfig } from './config';
 /**
  * The playbook variables (ansible/README.md, Artifacts) that the configuration's mirrors and
  * checksums set. Only what is configured is passed: the rest keeps the playbook's defaults.
+ * The architecture of the instance types always goes: the build refuses a host of another one.
  */
 export const MIRROR_VARIABLES = {
   concourse: 'concourse_release_base',
@@ -13,9 +14,10 @@ export const MIRROR_VARIABLES = {
 } as const satisfies Record<keyof WorkerConfig['artifactMirrors'], string>;
 
 export const CONCOURSE_CHECKSUMS_VARIABLE = 'concourse_sha256';
+export const ARCHITECTURE_VARIABLE = 'worker_architecture';
 
 export function buildVariables(config: WorkerConfig): Record<string, unknown> {
-  const variables: Record<string, unknown> = {};
+  const variables: Record<string, unknown> = { [ARCHITECTURE_VARIABLE]: config.architecture };
   for (const [key, variable] of Object.entries(MIRROR_VARIABLES)) {
     const url = config.artifactMirrors[key as keyof typeof MIRROR_VARIABLES];
     if (url !== undefined) variables[variable] = url;

@@ -61,8 +61,8 @@ export const instanceRequirementsSchema = z
       vCpu: range('vCPUs'),
       memoryMiB: range('MiB'),
       memoryGiBPerVCpu: range('GiB', false).optional(),
-      // The worker image is built for x86_64 (Concourse's linux-amd64 release): unless told
-      // otherwise, Intel and AMD processors only.
+      // The processors say the image's architecture (architecture.ts): Intel and AMD (amd64)
+      // unless told otherwise, amazon-web-services alone for Graviton (arm64).
       cpuManufacturers: z
         .array(z.enum(['intel', 'amd', 'amazon-web-services', 'apple']))
         .min(1)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONCOURSE_VERSION_FORM, CONCOURSE_VERSION_PATTERN } from '../functions/lib/concourse-version';
+import { type Architecture, groupArchitecture, requirementsArchitecture } from './architecture';
 import { capacityOptionKeys } from './capacity-options';
 import { crossKeyProblems } from './config/cross-key';
 import {
@@ -106,10 +107,10 @@ const artifactMirrors = fromString(
   asJson,
   z.strictObject(
     {
-      concourse: artifactUrl('v<version>/concourse-<version>-linux-amd64.tgz').optional(),
+      concourse: artifactUrl('v<version>/concourse-<version>-linux-<arch>.tgz (amd64 or arm64)').optional(),
       telegrafRepository: artifactUrl('an apt repository with suite stable, component main').optional(),
       telegrafKey: artifactUrl('the repository signing key (the file itself)').optional(),
-      ssmAgent: artifactUrl('<version>/debian_amd64/amazon-ssm-agent.deb').optional(),
+      ssmAgent: artifactUrl('<version>/debian_<arch>/amazon-ssm-agent.deb (amd64 or arm64)').optional(),
       gems: artifactUrl('gems/<name>-<version>.gem').optional(),
     },
     {
@@ -126,7 +127,7 @@ const concourseChecksums = fromString(
     pattern(SHA256, 'sha256 checksums of 64 lower-case hex digits'),
     {
       error:
-        'a map of Concourse version to the sha256 of its linux-amd64 tarball, e.g. {"7.11.2": "<64 hex>"}',
+        'a map of Concourse version to the sha256 of its tarball for the workers\' architecture (linux-amd64 or linux-arm64), e.g. {"7.11.2": "<64 hex>"}',
     },
   ),
 );
@@ -313,6 +314,8 @@ export type WorkerConfig = z.output<typeof configSchema> & {
   workerKeyParameter: string;
   /** Prefix of every SSM parameter this stack reads or writes at run time. */
   parameterPrefix: string;
+  /** The workers' architecture, from their instance types (architecture.ts). */
+  architecture: Architecture;
 };
 
 /** Validates every key at once; throws a ConfigError with one line per problem. */
@@ -347,11 +350,17 @@ export function parseConfig(context: Record<string, unknown>): WorkerConfig {
   }
   const c = result.data;
   const stackName = `${c.project}-${c.env}`;
+  const group = c.instanceRequirements
+    ? requirementsArchitecture(c.instanceRequirements.cpuManufacturers)
+    : groupArchitecture(c.instanceType);
+  if ('problem' in group)
+    throw new ConfigError([c.instanceRequirements ? group.problem : `instanceType: ${group.problem}`]);
   return {
     ...c,
     // Chosen by their attributes: the group has no list of its own.
     instanceType: c.instanceRequirements ? [] : c.instanceType,
     stackName,
+    architecture: group.architecture,
     parameterPrefix: `/${c.project}/${c.env}`,
     workerKeyParameter: c.workerKeyParameter ?? `/${c.project}/${c.env}/worker-key`,
   };

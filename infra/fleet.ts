@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { ARCHITECTURES } from './architecture';
 import { purchase } from './capacity-options';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
@@ -17,7 +18,7 @@ import { WorkerFunction } from './lambda';
 import {
   runtimeParameters,
   STACK_TAG,
-  STOCK_AMI_PARAMETER,
+  stockAmiParameter,
   TAGGED_AT_LAUNCH,
   workerLogGroupName,
 } from './names';
@@ -184,7 +185,7 @@ export class WorkerFleet extends Construct {
           Stack.of(this).formatArn({
             service: 'ssm',
             resource: 'parameter',
-            resourceName: STOCK_AMI_PARAMETER.slice(1),
+            resourceName: stockAmiParameter(config).slice(1),
             account: '',
           }),
         ],
@@ -201,7 +202,9 @@ export class WorkerFleet extends Construct {
       resourceType: 'Custom::WorkerAmi',
       properties: {
         CurrentAmiParameter: parameters.currentAmi,
-        StockAmiParameter: STOCK_AMI_PARAMETER,
+        StockAmiParameter: stockAmiParameter(config),
+        // A recorded AMI of another architecture (the instance types changed) is never reused.
+        Architecture: ARCHITECTURES[config.architecture].ec2,
         // Any change here re-runs the resolver before the launch template is updated.
         Fingerprint: Fn.join('|', [
           fingerprint,

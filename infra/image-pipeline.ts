@@ -9,9 +9,10 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../functions/lib/concourse-version';
+import { ARCHITECTURES } from './architecture';
 import { encodedBuildVariables } from './build-variables';
 import type { WorkerConfig } from './config';
-import { runtimeParameters, STACK_TAG, STOCK_AMI_PARAMETER, workerImageName } from './names';
+import { runtimeParameters, STACK_TAG, stockAmiParameter, workerImageName } from './names';
 import { PlaybookRebuild } from './playbook-rebuild';
 import { encryptedGp3 } from './volumes';
 
@@ -26,9 +27,6 @@ export interface WorkerImagePipelineProps {
   customer: string;
   logRetention: logs.RetentionDays;
 }
-
-/** Instance type of the build: the playbook installs packages and one binary, nothing heavy. */
-export const BUILD_INSTANCE_TYPE = 't3.medium';
 
 export const COMPONENT_DOCUMENT = path.join(__dirname, 'image', 'worker-component.yml');
 
@@ -128,9 +126,9 @@ export class WorkerImagePipeline extends Construct {
         String(config.rootVolumeSize),
         componentParameters.BuildVariables ?? '',
       ),
-      description: `Concourse worker of ${config.stackName} on Debian 12`,
+      description: `Concourse worker of ${config.stackName} on Debian 12 ${config.architecture}`,
       // Resolved by CloudFormation when the recipe is created: never looked up at synth time.
-      parentImage: `{{resolve:ssm:${STOCK_AMI_PARAMETER}}}`,
+      parentImage: `{{resolve:ssm:${stockAmiParameter(config)}}}`,
       components: [
         {
           componentArn: component.attrArn,
@@ -145,7 +143,8 @@ export class WorkerImagePipeline extends Construct {
     const infrastructure = new imagebuilder.CfnInfrastructureConfiguration(this, 'Infrastructure', {
       name: `${config.stackName}-worker-build`,
       description: `Build instances of the ${config.stackName} worker image`,
-      instanceTypes: [BUILD_INSTANCE_TYPE],
+      // The parent AMI runs on its own architecture only: the build instance is of the workers' one.
+      instanceTypes: [ARCHITECTURES[config.architecture].buildInstanceType],
       instanceProfileName: profile.ref,
       subnetId: props.subnetId,
       securityGroupIds: [this.securityGroup.attrGroupId],
@@ -192,6 +191,7 @@ export class WorkerImagePipeline extends Construct {
     this.rebuildTrigger = new PlaybookRebuild(this, 'RebuildOnPlaybookChange', {
       pipeline: this.pipeline,
       playbook,
+      architecture: config.architecture,
       logRetention: props.logRetention,
     });
   }

@@ -1,12 +1,17 @@
 import type { IConstruct } from 'constructs';
 import { RUNTIME_PARAMETER, TAG } from '../functions/lib/contract';
+import { ARCHITECTURES } from './architecture';
 import type { WorkerConfig } from './config';
 
 /** Tag carried by every resource of the stack, and by what its functions create at run time. */
 export const STACK_TAG = TAG.stack;
 
-/** Public parameter of the stock Debian 12 amd64 AMI, resolved at deploy time (first deploy only). */
-export const STOCK_AMI_PARAMETER = '/aws/service/debian/release/12/latest/amd64';
+/**
+ * Public parameter of the stock Debian 12 AMI of the workers' architecture, resolved at deploy time:
+ * the image build's parent, and the first deploy's AMI.
+ */
+export const stockAmiParameter = (config: Pick<WorkerConfig, 'architecture'>): string =>
+  ARCHITECTURES[config.architecture].stockAmiParameter;
 
 /**
  * SSM parameters the control plane writes at run time. CloudFormation never owns them, so a deploy

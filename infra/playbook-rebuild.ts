@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { Architecture } from './architecture';
 import { acknowledgeGuardRule } from './guard';
 
 /** Construct id of the singleton function CDK creates behind every AwsCustomResource of a stack. */
@@ -13,6 +14,8 @@ const PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 export interface PlaybookRebuildProps {
   pipeline: imagebuilder.CfnImagePipeline;
   playbook: s3assets.Asset;
+  /** The workers' architecture: a deploy that changes it starts a build for the new one too. */
+  architecture: Architecture;
   logRetention: logs.RetentionDays;
 }
 
@@ -20,7 +23,9 @@ export interface PlaybookRebuildProps {
  * A deploy that changes ansible/ starts one build: the call's properties carry the playbook's
  * asset hash, so CloudFormation updates this resource (and so calls Image Builder) only when the
  * playbook changed, and the client token (the same hash) makes a retried update start nothing new.
- * The stack's first deploy starts nothing here: the version check's first poll builds.
+ * The stack's first deploy starts nothing here: the version check's first poll builds. The token
+ * names a non-default architecture too, so that moving the instance types to Graviton (or back from
+ * it) builds at once instead of leaving the fleet on the stock AMI until the next version.
  */
 export class PlaybookRebuild extends Construct {
   readonly resource: cr.AwsCustomResource;
@@ -46,7 +51,14 @@ export class PlaybookRebuild extends Construct {
       onUpdate: {
         service: 'imagebuilder',
         action: 'StartImagePipelineExecution',
-        parameters: { imagePipelineArn, clientToken: props.playbook.assetHash.slice(0, 36) },
+        parameters: {
+          imagePipelineArn,
+          // At most 36 characters (StartImagePipelineExecution's clientToken).
+          clientToken: (props.architecture === 'amd64'
+            ? props.playbook.assetHash
+            : `${props.architecture}-${props.playbook.assetHash}`
+          ).slice(0, 36),
+        },
         physicalResourceId,
         outputPaths: ['imageBuildVersionArn'],
       },

@@ -4,6 +4,7 @@
 # for Packer >= 1.7 lives in plugins.pkr.hcl.example; copy it to plugins.pkr.hcl there.
 #
 #   packer build -var region=eu-west-1 -var subnet_id=subnet-0123 -var concourse_version=7.11.2 .
+#   (-var architecture=arm64 for Graviton workers)
 
 variable "region" {
   type        = string
@@ -32,8 +33,16 @@ variable "artifact_mirrors" {
 
 variable "concourse_checksums" {
   type        = map(string)
-  description = "sha256 of the Concourse linux-amd64 tarball by version."
+  description = "sha256 of the Concourse linux-<architecture> tarball by version."
   default     = {}
+}
+
+# Graviton instance types are arm64 (README.md, Configuration): the source AMI, the build instance
+# and every binary follow this.
+variable "architecture" {
+  type        = string
+  description = "Architecture of the workers: amd64 or arm64 (Graviton)."
+  default     = "amd64"
 }
 
 variable "ansible_version" {
@@ -44,8 +53,8 @@ variable "ansible_version" {
 
 variable "instance_type" {
   type        = string
-  description = "Build instance type."
-  default     = "c5.large"
+  description = "Build instance type, of the architecture; empty for c5.large (amd64) or c7g.large (arm64)."
+  default     = ""
 }
 
 variable "project" {
@@ -60,6 +69,9 @@ variable "env" {
 
 locals {
   timestamp = formatdate("YYYYMMDDhhmmss", timestamp())
+  # EC2's name of each architecture, and a build instance of it; another value fails here.
+  ec2_architecture = { amd64 = "x86_64", arm64 = "arm64" }[var.architecture]
+  instance_type    = var.instance_type != "" ? var.instance_type : { amd64 = "c5.large", arm64 = "c7g.large" }[var.architecture]
   # The playbook's variable for each mirror (infra/build-variables.ts has the same map).
   mirror_variables = {
     concourse          = "concourse_release_base"
@@ -69,6 +81,7 @@ locals {
     gems               = "fluentd_gem_source"
   }
   build_variables = merge(
+    { worker_architecture = var.architecture },
     { for name, url in var.artifact_mirrors : local.mirror_variables[name] => trimsuffix(url, "/") },
     length(var.concourse_checksums) > 0 ? { concourse_sha256 = var.concourse_checksums } : {},
   )
@@ -77,18 +90,18 @@ locals {
 source "amazon-ebs" "worker" {
   region                      = var.region
   subnet_id                   = var.subnet_id
-  instance_type               = var.instance_type
+  instance_type               = local.instance_type
   associate_public_ip_address = true
   ssh_username                = "admin"
   ami_name                    = "${var.project}_worker_${var.env}_${local.timestamp}"
-  ami_description             = "Concourse worker ${var.concourse_version} for ${var.project} ${var.env}"
+  ami_description             = "Concourse worker ${var.concourse_version} (${var.architecture}) for ${var.project} ${var.env}"
 
   source_ami_filter {
     owners      = ["136693071363"]
     most_recent = true
     filters = {
-      name                = "debian-12-amd64-*"
-      architecture        = "x86_64"
+      name                = "debian-12-${var.architecture}-*"
+      architecture        = local.ec2_architecture
       virtualization-type = "hvm"
       root-device-type    = "ebs"
     }
@@ -100,6 +113,7 @@ source "amazon-ebs" "worker" {
     env               = var.env
     role              = "worker"
     concourse_version = var.concourse_version
+    architecture      = var.architecture
     built_by          = "packer"
   }
 }

@@ -15,6 +15,8 @@ const properties = z.strictObject({
   ServiceToken: z.optional(z.string()),
   CurrentAmiParameter: z.string().check(z.startsWith('/')),
   StockAmiParameter: z.string().check(z.startsWith('/')),
+  /** EC2's name of the instance types' architecture: the AMI must run on them. */
+  Architecture: z.enum(['x86_64', 'arm64']),
   Fingerprint: z.optional(z.string()),
 });
 
@@ -31,7 +33,7 @@ export const customResourceEvent = z.strictObject({
   OldResourceProperties: z.optional(z.unknown()),
 });
 export const CUSTOM_RESOURCE_FORM =
-  'a CloudFormation custom resource request whose ResourceProperties are {CurrentAmiParameter, StockAmiParameter, Fingerprint?}';
+  'a CloudFormation custom resource request whose ResourceProperties are {CurrentAmiParameter, StockAmiParameter, Architecture (x86_64 or arm64), Fingerprint?}';
 export type CustomResourceEvent = z.infer<typeof customResourceEvent>;
 
 export interface CustomResourceResult {

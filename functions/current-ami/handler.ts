@@ -42,6 +42,7 @@ export const handler = loggedHandler(async (rawEvent: unknown, _context: Context
       {
         current: event.ResourceProperties.CurrentAmiParameter,
         stock: event.ResourceProperties.StockAmiParameter,
+        architecture: event.ResourceProperties.Architecture,
       },
     );
     logger.info('launch template AMI resolved', { ...choice });

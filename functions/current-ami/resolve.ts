@@ -13,25 +13,36 @@ export interface AmiChoice {
   source: 'rollout' | 'stock';
 }
 
-async function isUsable(ec2: EC2Client, imageId: string): Promise<boolean> {
+/** Why an AMI cannot go into the launch template, or undefined when it can. */
+async function unusable(ec2: EC2Client, imageId: string, architecture: string): Promise<string | undefined> {
   const image = await describeImage(ec2, imageId);
-  return image?.State === 'available' && tagValue(image, BAD_AMI_TAG) !== 'true';
+  if (image?.State !== 'available') return `not available (${image?.State ?? 'gone'})`;
+  if (tagValue(image, BAD_AMI_TAG) === 'true') return `tagged ${BAD_AMI_TAG}=true`;
+  // The instance types changed architecture since the last rollout: its AMI cannot boot on them.
+  if (image.Architecture !== architecture) {
+    return `built for ${image.Architecture ?? 'an unknown architecture'}, the instance types are ${architecture}`;
+  }
+  return undefined;
 }
 
 /**
  * The AMI a deploy must put in the launch template: the one the last successful rollout recorded,
  * so that a deploy never moves the fleet back; on the very first deploy (nothing recorded yet, or
- * the recorded AMI is gone) the stock Debian 12 AMI, on which the boot installs everything.
+ * the recorded AMI is gone, or of another architecture than the instance types) the stock
+ * Debian 12 AMI of their architecture, on which the boot installs everything.
  */
 export async function resolveCurrentAmi(
   clients: { ssm: SSMClient; ec2: EC2Client },
-  parameters: { current: string; stock: string },
+  parameters: { current: string; stock: string; architecture: 'x86_64' | 'arm64' },
 ): Promise<AmiChoice> {
   const recorded = await readParameter(clients.ssm, parameters.current);
-  if (recorded?.startsWith('ami-') && (await isUsable(clients.ec2, recorded))) {
+  const why = recorded?.startsWith('ami-')
+    ? await unusable(clients.ec2, recorded, parameters.architecture)
+    : 'not an AMI id';
+  if (recorded?.startsWith('ami-') && why === undefined) {
     return { imageId: recorded, source: 'rollout' };
   }
-  if (recorded) logger.warn('recorded AMI is not usable, falling back to the stock image', { recorded });
+  if (recorded) logger.warn('recorded AMI is not usable, falling back to the stock image', { recorded, why });
   const stock = await readParameter(clients.ssm, parameters.stock);
   if (!stock) throw new Error(`stock AMI parameter ${parameters.stock} has no value`);
   return { imageId: stock, source: 'stock' };

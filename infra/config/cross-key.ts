@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { groupArchitecture, requirementsArchitecture } from '../architecture';
 import { capacityOptionProblems } from '../capacity-options';
 import type { configSchema } from '../config';
 import { fleetOptionProblems } from '../fleet-options';
@@ -57,6 +58,14 @@ export function crossKeyProblems(raw: Record<string, unknown>, shape: Shape): st
       `extraTags: expected no reserved tag key (keeprunning, external-worker:*, and the tags the stack sets: Name, customer, project, env, role, cycloid.io), given ${reserved.map((k) => JSON.stringify(k)).join(', ')}`,
     );
   }
+  problems.push(
+    ...architectureProblems(
+      raw,
+      field('instanceType'),
+      field('instanceRequirements'),
+      field('workerRuntime'),
+    ),
+  );
   problems.push(...fleetOptionProblems({ workerEnvironment: field('workerEnvironment') }));
   problems.push(
     ...capacityOptionProblems({
@@ -83,4 +92,26 @@ export function crossKeyProblems(raw: Record<string, unknown>, shape: Shape): st
     problems.push('vpcId: expected a VPC id (required when subnetIds is given), given nothing');
   }
   return problems;
+}
+
+/** One architecture per group, and a runtime Concourse publishes for it. */
+function architectureProblems(
+  raw: Record<string, unknown>,
+  instanceTypes: string[] | undefined,
+  requirements: { cpuManufacturers: string[] } | undefined,
+  runtime: string | undefined,
+): string[] {
+  const group = requirements
+    ? requirementsArchitecture(requirements.cpuManufacturers)
+    : instanceTypes && groupArchitecture(instanceTypes);
+  if (!group) return [];
+  if ('problem' in group) return [requirements ? group.problem : `instanceType: ${group.problem}`];
+  // Guardian ships no working linux/arm64 build: Concourse's arm64 worker offers containerd and
+  // houdini only. https://github.com/concourse/concourse/pull/9235
+  if (group.architecture === 'arm64' && runtime === 'guardian') {
+    return [
+      `workerRuntime: expected containerd or houdini with arm64 instance types (Concourse publishes no guardian runtime for linux/arm64), given ${describe(raw.workerRuntime)}`,
+    ];
+  }
+  return [];
 }

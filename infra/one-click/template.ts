@@ -15,6 +15,7 @@ import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as cxapi from 'aws-cdk-lib/cx-api';
 import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../../functions/lib/concourse-version';
+import { AMD64_INSTANCE_TYPE_PATTERN } from '../architecture';
 import { ConfigError, parseConfig, type WorkerConfig } from '../config';
 import { ExternalWorkerStack } from '../stack';
 import { assetBucket } from './publish';
@@ -218,12 +219,13 @@ function wireLaunchParameters(stack: ExternalWorkerStack) {
     minValue: 1,
     description: 'Maximum number of workers',
   });
+  // The image is synthesized for amd64 (the default instance type's): a Graviton type would get it.
   const instanceType = parameter('InstanceType', {
     type: 'String',
     default: 'c5d.2xlarge',
-    description: 'EC2 instance type of the workers',
-    allowedPattern: '^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\\.[0-9]*[a-z0-9]+$',
-    constraintDescription: 'an EC2 instance type such as c5d.2xlarge',
+    description: 'EC2 instance type of the workers (amd64: Graviton workers are deployed with the CDK app)',
+    allowedPattern: AMD64_INSTANCE_TYPE_PATTERN,
+    constraintDescription: 'an amd64 EC2 instance type such as c5d.2xlarge (not Graviton)',
   });
   const capacity = parameter('Capacity', {
     type: 'String',

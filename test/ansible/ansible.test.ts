@@ -50,7 +50,7 @@ describe('shell scripts', () => {
   });
 });
 
-describe('boot, retire and data device scripts (bats, stubbed commands)', () => {
+describe('boot, retire and data device scripts, the Concourse download (bats, stubbed commands and servers)', () => {
   test.each([
     'boot.bats',
     'data-device.bats',
@@ -58,6 +58,7 @@ describe('boot, retire and data device scripts (bats, stubbed commands)', () => 
     'clean-work-dir.bats',
     'build-firewall.bats',
     'bootstrap.bats',
+    'concourse-download.bats',
   ])(
     '%s',
     (file) => {

@@ -318,3 +318,54 @@ describe('build isolation', () => {
     expect(unit).toMatch(/^RequiredBy=concourse-worker\.service$/m);
   });
 });
+
+describe('downloads of the host architecture', () => {
+  const on = (architecture: string) => ({
+    ansible_facts: { architecture },
+    concourse_version: '7.12.1',
+    ssm_agent_resolved_region: 'eu-west-1',
+  });
+  const downloads = (architecture: string) =>
+    render([
+      { vars: on(architecture), expr: '{{ concourse_release_url }}' },
+      { vars: on(architecture), expr: '{{ ssm_agent_url }}' },
+      { vars: on(architecture), expr: '{{ telegraf_arch }}' },
+    ]);
+
+  test('Graviton (aarch64): the linux-arm64 tarball, the debian_arm64 agent, arm64 Telegraf', () => {
+    expect(downloads('aarch64')).toEqual([
+      'https://github.com/concourse/concourse/releases/download/v7.12.1/concourse-7.12.1-linux-arm64.tgz',
+      'https://s3.eu-west-1.amazonaws.com/amazon-ssm-eu-west-1/3.3.2471.0/debian_arm64/amazon-ssm-agent.deb',
+      'arm64',
+    ]);
+  });
+
+  test('x86_64: the linux-amd64 tarball, the debian_amd64 agent, amd64 Telegraf', () => {
+    expect(downloads('x86_64')).toEqual([
+      'https://github.com/concourse/concourse/releases/download/v7.12.1/concourse-7.12.1-linux-amd64.tgz',
+      'https://s3.eu-west-1.amazonaws.com/amazon-ssm-eu-west-1/3.3.2471.0/debian_amd64/amazon-ssm-agent.deb',
+      'amd64',
+    ]);
+  });
+
+  test('each architecture has its own checksum pins, empty until set', () => {
+    const pins = (architecture: string) =>
+      render([
+        { vars: on(architecture), expr: '{{ telegraf_sha256 }}' },
+        { vars: on(architecture), expr: '{{ ssm_agent_sha256 }}' },
+      ]);
+    expect(pins('aarch64')).toEqual(['', '']);
+    const arm = 'b'.repeat(64);
+    const vars = {
+      ...on('aarch64'),
+      telegraf_sha256_by_arch: { amd64: '', arm64: arm },
+      ssm_agent_sha256_by_arch: { amd64: 'a'.repeat(64), arm64: arm },
+    };
+    expect(
+      render([
+        { vars, expr: '{{ telegraf_sha256 }}' },
+        { vars, expr: '{{ ssm_agent_sha256 }}' },
+      ]),
+    ).toEqual([arm, arm]);
+  });
+});

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loopback stand-ins for what the worker image reaches over the network, on one port.
 
-  /files/...                  static files from the directory given (releases, apt repository, gems)
+  /files/...                  static files from the directory given (releases, apt repository, gems), GET and HEAD
   /latest/api/token           IMDSv2 token (PUT, with a TTL header)
   /latest/meta-data/...       instance id and region, only with that token; the Auto Scaling
                               target lifecycle state when STATE_DIR/target-lifecycle-state holds one
@@ -40,6 +40,13 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.answer(200, TOKEN.encode())
         else:
             self.answer(400)
+
+    def do_HEAD(self):
+        # The playbook asks for a release tarball before it downloads it (a 404 has its own message).
+        if self.path.startswith("/files/"):
+            self.path = self.path[len("/files"):]
+            return super().do_HEAD()
+        self.answer(404)
 
     def do_GET(self):
         if self.path.startswith("/files/"):

@@ -19,16 +19,25 @@ const MIRRORS = {
 const decode = (encoded: string) => JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
 
 describe('artifact mirrors and checksums', () => {
-  test('by default the build gets no variables: the playbook keeps its origins', () => {
+  test('by default the build gets the architecture only: the playbook keeps its origins', () => {
     const config = parseConfig({});
     expect(config.artifactMirrors).toEqual({});
     expect(config.concourseChecksums).toEqual({});
-    expect(decode(encodedBuildVariables(config))).toEqual({});
+    expect(decode(encodedBuildVariables(config))).toEqual({ worker_architecture: 'amd64' });
+  });
+
+  test('Graviton types: the checksums are those of the arm64 tarball the build downloads', () => {
+    const config = parseConfig({ instanceType: 'c7g.2xlarge', concourseChecksums: { '7.12.1': SHA } });
+    expect(buildVariables(config)).toEqual({
+      worker_architecture: 'arm64',
+      concourse_sha256: { '7.12.1': SHA },
+    });
   });
 
   test('each mirror and the checksum map become the playbook variables', () => {
     const config = parseConfig({ artifactMirrors: MIRRORS, concourseChecksums: { '7.11.2': SHA } });
     expect(buildVariables(config)).toEqual({
+      worker_architecture: 'amd64',
       concourse_release_base: 'https://mirror.example.com/concourse',
       telegraf_apt_repository_url: 'https://mirror.example.com/influxdata/debian',
       telegraf_apt_key_url: 'https://mirror.example.com/influxdata/influxdata-archive.key',
@@ -45,6 +54,7 @@ describe('artifact mirrors and checksums', () => {
       concourseChecksums: JSON.stringify({ '7.12.0': SHA }),
     });
     expect(buildVariables(config)).toEqual({
+      worker_architecture: 'amd64',
       fluentd_gem_source: 'https://gems.example.com',
       concourse_sha256: { '7.12.0': SHA },
     });

@@ -31,9 +31,18 @@ describe('a deploy never moves the fleet back to an older AMI', () => {
     expect(ami.Properties).toMatchObject({
       CurrentAmiParameter: '/external-worker/prod/current-ami',
       StockAmiParameter: '/aws/service/debian/release/12/latest/amd64',
+      Architecture: 'x86_64',
     });
     const data = resource(base, ids(base).template).Properties.LaunchTemplateData as Record<string, unknown>;
     expect(data.ImageId).toEqual({ 'Fn::GetAtt': [amiId, 'ImageId'] });
+  });
+
+  test('Graviton types: the resolver looks for an arm64 AMI, the arm64 stock AMI first', () => {
+    const graviton = synth({ instanceType: 'c7g.2xlarge,m6gd.xlarge' });
+    expect(currentAmi(graviton)[1].Properties).toMatchObject({
+      StockAmiParameter: '/aws/service/debian/release/12/latest/arm64',
+      Architecture: 'arm64',
+    });
   });
 
   test('CloudFormation never replaces instances itself: no rolling or replacing update policy', () => {

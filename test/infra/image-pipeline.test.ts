@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { CONCOURSE_VERSION_PATTERN_SOURCE } from '../../functions/lib/concourse-version';
 import { parseConfig } from '../../infra/config';
-import { BUILD_INSTANCE_TYPE, WorkerImagePipeline } from '../../infra/image-pipeline';
+import { WorkerImagePipeline } from '../../infra/image-pipeline';
 import { featureFlags, synth } from '../support/stack';
 
 const { template, stack } = synth();
@@ -117,7 +117,7 @@ describe('the worker image pipeline', () => {
   test('builds on a small instance in the fleet subnet, egress only, terminated on failure', () => {
     const { Properties } = one('AWS::ImageBuilder::InfrastructureConfiguration');
     expect(Properties).toMatchObject({
-      InstanceTypes: [BUILD_INSTANCE_TYPE],
+      InstanceTypes: ['t3.medium'],
       SubnetId: { 'Fn::Select': [0, { Ref: 'SubnetIds' }] },
       TerminateInstanceOnFailure: true,
       InstanceMetadataOptions: { HttpTokens: 'required' },
@@ -189,6 +189,51 @@ describe('the worker image pipeline', () => {
       }),
     );
     for (const statement of statements) expect(statement.Resource).not.toBe('*');
+  });
+});
+
+describe('the image of Graviton workers', () => {
+  const graviton = synth({ instanceType: 'c7g.2xlarge,m6gd.xlarge,t4g.large' }).template;
+  const only = (type: string) => {
+    const found = Object.values(graviton.findResources(type));
+    expect(found).toHaveLength(1);
+    return found[0] as { Properties: Record<string, unknown> };
+  };
+  const variables = (recipe: { Properties: Record<string, unknown> }) => {
+    const parameters = (
+      recipe.Properties.Components as Array<{ Parameters: Array<{ Name: string; Value: string[] }> }>
+    )[0]?.Parameters;
+    const encoded = parameters?.find((p) => p.Name === 'BuildVariables')?.Value[0] ?? '';
+    return JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+  };
+
+  test('builds on the arm64 Debian 12 AMI, on an arm64 build instance', () => {
+    expect(only('AWS::ImageBuilder::ImageRecipe').Properties.ParentImage).toBe(
+      '{{resolve:ssm:/aws/service/debian/release/12/latest/arm64}}',
+    );
+    expect(only('AWS::ImageBuilder::InfrastructureConfiguration').Properties.InstanceTypes).toEqual([
+      't4g.medium',
+    ]);
+  });
+
+  test('tells the build the architecture, which refuses a host of another one', () => {
+    expect(variables(only('AWS::ImageBuilder::ImageRecipe'))).toEqual({ worker_architecture: 'arm64' });
+    expect(variables(one('AWS::ImageBuilder::ImageRecipe'))).toEqual({ worker_architecture: 'amd64' });
+  });
+
+  test('a deploy that switches the architecture starts a build: the rebuild token names it', () => {
+    const token = (t: typeof graviton) =>
+      /\\"clientToken\\":\\"([^\\]+)\\"/.exec(
+        JSON.stringify(Object.values(t.findResources('Custom::PlaybookRebuild'))[0]?.Properties.Update),
+      )?.[1];
+    expect(token(graviton)).toMatch(/^arm64-[0-9a-f]{30}$/);
+    expect(token(graviton)?.slice(6)).toBe(token(template)?.slice(0, 30));
+  });
+
+  test('is a recipe version of its own: switching architectures never reuses an amd64 recipe', () => {
+    expect(only('AWS::ImageBuilder::ImageRecipe').Properties.Version).not.toEqual(
+      one('AWS::ImageBuilder::ImageRecipe').Properties.Version,
+    );
   });
 });
 

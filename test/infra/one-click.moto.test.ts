@@ -86,6 +86,14 @@ describe('the one-click template', () => {
     }
   });
 
+  test('its image is amd64: the InstanceType parameter refuses Graviton types', () => {
+    const allowed = new RegExp(String(oneClick.template.Parameters.InstanceType?.AllowedPattern));
+    expect(['c5d.2xlarge', 'm5.large', 'm7i-flex.large'].filter((type) => !allowed.test(type))).toEqual([]);
+    expect(
+      ['c7g.2xlarge', 'm6gd.xlarge', 't4g.medium', 'a1.large'].filter((type) => allowed.test(type)),
+    ).toEqual([]);
+  });
+
   test('every parameter is used by the resources', () => {
     const used = JSON.stringify([oneClick.template.Resources, oneClick.template.Conditions]);
     for (const name of Object.keys(oneClick.template.Parameters)) {

@@ -11,6 +11,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { resolveCurrentAmi } from '../../functions/current-ami/resolve';
 import { type LambdaHandler, runStateMachine, tasksNeverFaulted, withFaults } from '../support/asl-harness';
+import { answerImageArchitecture } from '../support/image-architecture';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients, throttleFirstCallOfEveryState } from '../support/sdk-adapter';
 import {
@@ -138,9 +139,14 @@ describe('image-rollout: a new image', () => {
     const ssm = new SSMClient({});
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: CURRENT_AMI_PARAMETER }));
     expect(Parameter?.Value).toBe(world.newAmi);
+    const architecture = answerImageArchitecture(world.ec2);
     await expect(
-      resolveCurrentAmi({ ssm, ec2: world.ec2 }, { current: CURRENT_AMI_PARAMETER, stock: '/aws/stock' }),
+      resolveCurrentAmi(
+        { ssm, ec2: world.ec2 },
+        { current: CURRENT_AMI_PARAMETER, stock: '/aws/stock', architecture: 'x86_64' },
+      ),
     ).resolves.toEqual({ imageId: world.newAmi, source: 'rollout' });
+    architecture.mockRestore();
   });
 
   test("the new AMI's snapshots get the stack's tags, which Image Builder gives the AMI only", async () => {

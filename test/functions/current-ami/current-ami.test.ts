@@ -1,9 +1,9 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateTagsCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { CopyImageCommand, CreateTagsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { Context } from 'aws-lambda';
-import { STOCK_AMI_PARAMETER } from '../../../infra/names';
+import { ARCHITECTURES } from '../../../infra/architecture';
 import { type Moto, startMoto } from '../../support/moto';
 import { answerStockAmiParameter } from '../../support/public-parameters';
 
@@ -15,7 +15,7 @@ let responses: Array<Record<string, unknown>>;
 let responseUrl: string;
 
 const context = { awsRequestId: 'r', functionName: 'current-ami' } as Context;
-const STOCK = STOCK_AMI_PARAMETER;
+const STOCK = ARCHITECTURES.amd64.stockAmiParameter;
 /** The stock AMI the public parameter names in this region, or none (it is missing). */
 let stockAmi: string | undefined;
 const CURRENT = '/external-worker/prod/current-ami';
@@ -64,17 +64,23 @@ function request(type: 'Create' | 'Update' | 'Delete', extra: Record<string, unk
     LogicalResourceId: 'FleetCurrentAmi',
     ResourceType: 'Custom::WorkerAmi',
     ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:x',
-    ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: STOCK, Fingerprint: 'f' },
+    ResourceProperties: {
+      CurrentAmiParameter: CURRENT,
+      StockAmiParameter: STOCK,
+      Architecture: 'x86_64',
+      Fingerprint: 'f',
+    },
     ...extra,
   };
 }
 
 async function registerImage(tags: Record<string, string> = {}) {
+  // Moto gives a registered AMI no architecture: a copy of the public Debian 12 amd64 AMI has one.
   const { ImageId } = await ec2.send(
-    new RegisterImageCommand({
+    new CopyImageCommand({
       Name: `worker-${Math.random()}`,
-      RootDeviceName: '/dev/xvda',
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8 } }],
+      SourceImageId: 'ami-12c6146b',
+      SourceRegion: 'eu-west-1',
     }),
   );
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
@@ -136,7 +142,11 @@ describe('current-ami custom resource', () => {
     stockAmi = undefined;
     await (await handler())(
       request('Create', {
-        ResourceProperties: { CurrentAmiParameter: CURRENT, StockAmiParameter: STOCK },
+        ResourceProperties: {
+          CurrentAmiParameter: CURRENT,
+          StockAmiParameter: STOCK,
+          Architecture: 'x86_64',
+        },
       }),
       context,
     );
@@ -148,6 +158,7 @@ describe('current-ami custom resource', () => {
     const props = {
       CurrentAmiParameter: CURRENT,
       StockAmiParameter: STOCK,
+      Architecture: 'x86_64',
       Fingerprint: 'f',
       AmiId: 'ami-1',
     };

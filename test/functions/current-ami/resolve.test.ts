@@ -1,20 +1,16 @@
-import {
-  CreateTagsCommand,
-  DeregisterImageCommand,
-  EC2Client,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+import { CopyImageCommand, CreateTagsCommand, DeregisterImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { resolveCurrentAmi } from '../../../functions/current-ami/resolve';
-import { STOCK_AMI_PARAMETER } from '../../../infra/names';
+import { ARCHITECTURES } from '../../../infra/architecture';
 import { type Moto, startMoto } from '../../support/moto';
 import { answerStockAmiParameter } from '../../support/public-parameters';
 import { STACK } from '../../support/stack-names';
 
 const CURRENT = STACK.parameters.currentAmi;
-const STOCK = STOCK_AMI_PARAMETER;
-/** What the stock AMI's public parameter says (none: missing). */
-let stockAmi: string | undefined;
+const STOCK = ARCHITECTURES.amd64.stockAmiParameter;
+const STOCK_ARM = ARCHITECTURES.arm64.stockAmiParameter;
+/** What the stock AMIs' public parameters say (none: missing). */
+let stockAmis: Record<string, string> = {};
 
 let moto: Moto;
 let ec2: EC2Client;
@@ -27,21 +23,38 @@ beforeAll(async () => {
 afterAll(async () => moto.stop());
 beforeEach(async () => {
   await moto.reset();
-  stockAmi = undefined;
-  answerStockAmiParameter(() => stockAmi);
+  stockAmis = {};
+  answerStockAmiParameter((name) => stockAmis[name]);
 });
 afterEach(() => jest.restoreAllMocks());
 
-async function ami(name: string): Promise<string> {
-  const { ImageId } = await ec2.send(new RegisterImageCommand({ Name: name, RootDeviceName: '/dev/xvda' }));
+/** Moto gives a registered AMI no architecture: a copy of the public Debian AMI of one has it. */
+const DEBIAN = { x86_64: 'ami-12c6146b', arm64: 'ami-12c6146c' };
+async function ami(name: string, architecture: 'x86_64' | 'arm64' = 'x86_64'): Promise<string> {
+  const { ImageId } = await ec2.send(
+    new CopyImageCommand({ Name: name, SourceImageId: DEBIAN[architecture], SourceRegion: 'eu-west-1' }),
+  );
   return ImageId as string;
 }
 const put = async (name: string, value: string) => {
   // The public parameter is AWS's: moto cannot hold it (test/support/public-parameters.ts).
-  if (name === STOCK) stockAmi = value;
+  if (name === STOCK || name === STOCK_ARM) stockAmis[name] = value;
   else await ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'String', Overwrite: true }));
 };
-const resolve = () => resolveCurrentAmi({ ssm, ec2 }, { current: CURRENT, stock: STOCK });
+const resolve = () =>
+  resolveCurrentAmi({ ssm, ec2 }, { current: CURRENT, stock: STOCK, architecture: 'x86_64' });
+/** As the resolver of a stack of Graviton types: its calls are proven against that stack's template. */
+async function resolveArm() {
+  process.env.IAM_PROOF_CONTEXT = JSON.stringify({ instanceType: 'c7g.2xlarge' });
+  try {
+    return await resolveCurrentAmi(
+      { ssm, ec2 },
+      { current: CURRENT, stock: STOCK_ARM, architecture: 'arm64' },
+    );
+  } finally {
+    delete process.env.IAM_PROOF_CONTEXT;
+  }
+}
 
 describe('the AMI a deploy puts in the launch template', () => {
   test('the one the last rollout recorded', async () => {
@@ -55,6 +68,22 @@ describe('the AMI a deploy puts in the launch template', () => {
     const stock = await ami('stock');
     await put(STOCK, stock);
     await expect(resolve()).resolves.toEqual({ imageId: stock, source: 'stock' });
+  });
+
+  test('never an AMI of another architecture: Graviton types get the arm64 stock AMI, then arm64 builds', async () => {
+    const [stockArm, amd64Build, arm64Build] = [
+      await ami('stock-arm64', 'arm64'),
+      await ami('rolled-out-amd64'),
+      await ami('rolled-out-arm64', 'arm64'),
+    ];
+    await put(STOCK, await ami('stock'));
+    await put(STOCK_ARM, stockArm);
+    await put(CURRENT, amd64Build);
+    await expect(resolveArm()).resolves.toEqual({ imageId: stockArm, source: 'stock' });
+    await put(CURRENT, arm64Build);
+    await expect(resolveArm()).resolves.toEqual({ imageId: arm64Build, source: 'rollout' });
+    // And back: the arm64 build never reaches amd64 types.
+    await expect(resolve()).resolves.toEqual({ imageId: stockAmis[STOCK], source: 'stock' });
   });
 
   test('never an AMI marked bad, nor one that is gone', async () => {

@@ -33,6 +33,8 @@ interface Run {
   substitutions: Record<string, string>;
   /** Launch templates of the world by name: the template's launch template is the one of its name. */
   launchTemplates?: Record<string, string>;
+  /** Configuration of the stack the run stands for, beyond its name (IAM_PROOF_CONTEXT, JSON). */
+  context?: Record<string, unknown>;
   flow: string;
 }
 
@@ -243,9 +245,11 @@ export function recordFunctionCalls(): void {
     const p = await withInstanceGroup(service, given);
     // The stack the function serves, as its environment names it (the default stack otherwise).
     const stackName = process.env.STACK_NAME;
+    const context = process.env.IAM_PROOF_CONTEXT;
     const run: Run = {
       principal: `function:${name}`,
       substitutions: stackName ? { StackName: stackName } : {},
+      context: context ? (JSON.parse(context) as Record<string, unknown>) : undefined,
       launchTemplates: await launchTemplateNames(p),
       flow: `${name}: ${currentTest()}`,
     };
@@ -275,8 +279,12 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
     // The stack the run's world stands for: `<project>-<env>` when the run names it.
     const stackName = run.substitutions.StackName;
     const split = stackName?.lastIndexOf('-') ?? -1;
-    const context =
-      stackName && split > 0 ? { project: stackName.slice(0, split), env: stackName.slice(split + 1) } : {};
+    const context = {
+      ...(stackName && split > 0
+        ? { project: stackName.slice(0, split), env: stackName.slice(split + 1) }
+        : {}),
+      ...run.context,
+    };
     const template = synthesizedTemplate(context);
     const stateMachines = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::StepFunctions::StateMachine',
