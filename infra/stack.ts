@@ -238,6 +238,7 @@ export const FLEET_PARTS = [
   'rollout',
   'lifecycle',
   'keptExpiry',
+  'spotFallback',
   'destroy',
   'observability',
 ] as const;
