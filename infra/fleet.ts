@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CustomResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CustomResource, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -111,6 +111,24 @@ export class WorkerFleet extends Construct {
     this.createSchedules(config);
   }
 
+  /** The group's ARN, by its name: what the flows that act on the group are granted. */
+  get groupArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      resourceName: `*:autoScalingGroupName/${this.groupName}`,
+    });
+  }
+
+  /** The launch template's ARN, which Auto Scaling checks the caller may launch from. */
+  get launchTemplateArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'ec2',
+      resource: 'launch-template',
+      resourceName: this.launchTemplate.ref,
+    });
+  }
   private tagList(config: WorkerConfig, inputs: DeployInputs) {
     return Object.entries(this.tags(config, inputs)).map(([key, value]) => ({ key, value }));
   }

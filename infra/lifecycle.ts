@@ -1,4 +1,4 @@
-import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -61,12 +61,7 @@ export class Lifecycle extends Construct {
       memorySize: 128,
     });
 
-    const groupArn = stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
-    });
+    const groupArn = fleet.groupArn;
     const scopes: Scopes = {
       lifecycleActions: { grants: [{ resources: [groupArn] }] },
       runCommand: this.runCommandScope(),
@@ -105,11 +100,7 @@ export class Lifecycle extends Construct {
         clearBootRecordOnAmis: this.tagAmisScope([`${BOOT_FAILURE_TAG}*`, ROLLBACK_VERSION_TAG]),
         returnThisGroup: groupUpdateScope({
           groupArn,
-          templateArn: stack.formatArn({
-            service: 'ec2',
-            resource: 'launch-template',
-            resourceName: fleet.launchTemplate.ref,
-          }),
+          templateArn: fleet.launchTemplateArn,
           roleArn: fleet.role.roleArn,
           stack,
         }),

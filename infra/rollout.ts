@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Aws, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -140,17 +140,8 @@ export class ImageRollout extends Construct {
   private scopes(props: ImageRolloutProps): Scopes {
     const stack = Stack.of(this);
     const { fleet, config } = props;
-    const groupArn = stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const templateArn = stack.formatArn({
-      service: 'ec2',
-      resource: 'launch-template',
-      resourceName: fleet.launchTemplate.ref,
-    });
+    const groupArn = fleet.groupArn;
+    const templateArn = fleet.launchTemplateArn;
     return {
       readThisStacksImages: {
         grants: [{ resources: [`${this.imageArnPrefix(props.imageName)}*`] }],

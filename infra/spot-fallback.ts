@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -59,12 +59,7 @@ export class SpotFallback extends Construct {
       unscopedActions: ['autoscaling:DescribeAutoScalingGroups'],
     });
     const role = this.function.role;
-    const groupArn = stack.formatArn({
-      service: 'autoscaling',
-      resource: 'autoScalingGroup',
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      resourceName: `*:autoScalingGroupName/${fleet.groupName}`,
-    });
+    const groupArn = fleet.groupArn;
     // The policy goes back whole, launch template included: Auto Scaling checks the caller may
     // launch from that template, as for any group update (statemachines/iam.ts).
     grantScope(
@@ -72,11 +67,7 @@ export class SpotFallback extends Construct {
       ['autoscaling:UpdateAutoScalingGroup'],
       groupUpdateScope({
         groupArn,
-        templateArn: stack.formatArn({
-          service: 'ec2',
-          resource: 'launch-template',
-          resourceName: fleet.launchTemplate.ref,
-        }),
+        templateArn: fleet.launchTemplateArn,
         roleArn: fleet.role.roleArn,
         stack,
       }),
