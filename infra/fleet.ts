@@ -13,6 +13,7 @@ import { purchase } from './capacity-options';
 import type { WorkerConfig } from './config';
 import type { DeployInputs } from './deploy-inputs';
 import { mixedInstancesPolicy, usesMixedInstancesPolicy } from './fleet-capacity';
+import { createSchedules } from './fleet-schedules';
 import { acknowledgeGuardRule } from './guard';
 import { WorkerFunction } from './lambda';
 import {
@@ -108,7 +109,7 @@ export class WorkerFleet extends Construct {
 
     this.group = this.createGroup(config, inputs);
     if (config.warmPool) this.warmPool = createWarmPool(this, this.group, config.warmPool);
-    this.createSchedules(config);
+    createSchedules(this, this.group, config);
   }
 
   /** The group's ARN, by its name: what the flows that act on the group are granted. */
@@ -129,6 +130,7 @@ export class WorkerFleet extends Construct {
       resourceName: this.launchTemplate.ref,
     });
   }
+
   private tagList(config: WorkerConfig, inputs: DeployInputs) {
     return Object.entries(this.tags(config, inputs)).map(([key, value]) => ({ key, value }));
   }
@@ -379,28 +381,5 @@ export class WorkerFleet extends Construct {
       autoScalingScheduledAction: { ignoreUnmodifiedGroupSizeProperties: true },
     };
     return group;
-  }
-
-  private createSchedules(config: WorkerConfig): void {
-    if (config.schedule.start) {
-      new autoscaling.CfnScheduledAction(this, 'ScheduledStart', {
-        autoScalingGroupName: this.group.ref,
-        recurrence: config.schedule.start,
-        timeZone: 'Etc/UTC',
-        minSize: config.minSize,
-        maxSize: config.maxSize,
-        desiredCapacity: config.desiredCapacity,
-      });
-    }
-    if (config.schedule.stop) {
-      new autoscaling.CfnScheduledAction(this, 'ScheduledStop', {
-        autoScalingGroupName: this.group.ref,
-        recurrence: config.schedule.stop,
-        timeZone: 'Etc/UTC',
-        minSize: 0,
-        maxSize: config.maxSize,
-        desiredCapacity: 0,
-      });
-    }
   }
 }

@@ -6,9 +6,9 @@ export { ConfigError, parseConfig, type WorkerConfig } from './config';
 export {
   type ArtifactMirrors,
   type ExternalWorkerFleetProps,
-  fleetPropsFromConfig,
   type SchedulerEndpoint,
   type WarmPoolOptions,
   WorkerCapacity,
 } from './fleet-props';
+export { fleetPropsFromConfig } from './fleet-props-from-config';
 export { ExternalWorkerFleet, ExternalWorkerStack, type ExternalWorkerStackProps } from './stack';

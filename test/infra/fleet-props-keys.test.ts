@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { App, Stack } from 'aws-cdk-lib';
 import type { z } from 'zod';
 import { configSchema, parseConfig, type WorkerConfig } from '../../infra/config';
-import { type EveryFleetProp, fleetPropsFromConfig, resolveFleetProps } from '../../infra/fleet-props';
+import { resolveFleetProps } from '../../infra/fleet-props';
+import { type EveryFleetProp, fleetPropsFromConfig } from '../../infra/fleet-props-from-config';
 
 /**
  * Every configuration key reaches the construct's properties and comes back from them, and every

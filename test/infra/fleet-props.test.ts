@@ -3,7 +3,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { ConfigError, parseConfig } from '../../infra/config';
-import { fleetPropsFromConfig, resolveFleetProps, WorkerCapacity } from '../../infra/fleet-props';
+import { resolveFleetProps, WorkerCapacity } from '../../infra/fleet-props';
+import { fleetPropsFromConfig } from '../../infra/fleet-props-from-config';
 
 const newStack = (name = 'external-worker-prod') =>
   new Stack(new App({ builtinCloudFormationValidation: false }), name, { env: { region: 'eu-west-1' } });
