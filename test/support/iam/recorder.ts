@@ -15,9 +15,10 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import { aroundEverySend, sendUnrecorded } from './aws-sends';
-import type { Verdict } from './evaluate';
+import type { ImpliedRequests, Verdict } from './evaluate';
+import type { Principal } from './principals';
 import type { AwsCall } from './requests';
-import type { Json } from './template';
+import type { CfnTemplate, Json } from './template';
 
 /**
  * Collects the AWS calls a test file's local runs make against moto, with the caller and what AWS
@@ -274,6 +275,13 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
   const { principal, principals } = await import('./principals');
   const { LOCAL } = await import('./resolve');
   const { synthesizedTemplate } = await import('./template');
+  // A file's runs share few stacks and bindings, and repeat their calls (a poll loop sends the
+  // same one each time): each template, role set and call is worked out once. The evaluation is a
+  // function of the template, the bindings and the call alone, so a repeated call gets the same
+  // verdicts, each reported under its own flow.
+  const templates = new Map<string, CfnTemplate>();
+  const evaluations = new Map<string, { all: Principal[]; implied: ImpliedRequests }>();
+  const evaluated = new Map<string, Promise<Verdict[]>>();
   const verdicts: Verdict[] = [];
   for (const { run, call } of entries) {
     // The stack the run's world stands for: `<project>-<env>` when the run names it.
@@ -285,7 +293,12 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
         : {}),
       ...run.context,
     };
-    const template = synthesizedTemplate(context);
+    const contextKey = JSON.stringify(context);
+    let template = templates.get(contextKey);
+    if (!template) {
+      template = synthesizedTemplate(context);
+      templates.set(contextKey, template);
+    }
     const stateMachines = Object.values(template.Resources).filter(
       (r) => r.Type === 'AWS::StepFunctions::StateMachine',
     );
@@ -306,15 +319,24 @@ export async function verdictsOf(entries: Array<{ run: Run; call: AwsCall }>): P
       if (resource.Type === 'AWS::EC2::LaunchTemplate' && id)
         bindings.set(JSON.stringify({ Ref: logicalId }), id);
     }
-    const all = principals(template, LOCAL, bindings);
-    verdicts.push(
-      ...(await evaluateCall(
-        principal(all, call.principal),
-        call,
-        LOCAL,
-        impliedRequests(template, bindings),
-      )),
-    );
+    const evaluationKey = JSON.stringify([contextKey, [...bindings]]);
+    let evaluation = evaluations.get(evaluationKey);
+    if (!evaluation) {
+      evaluation = {
+        all: principals(template, LOCAL, bindings),
+        implied: impliedRequests(template, bindings),
+      };
+      evaluations.set(evaluationKey, evaluation);
+    }
+    const { flow, ...asked } = call;
+    const callKey = JSON.stringify([evaluationKey, asked]);
+    let answer = evaluated.get(callKey);
+    if (!answer) {
+      const { all, implied } = evaluation;
+      answer = evaluateCall(principal(all, call.principal), call, LOCAL, implied);
+      evaluated.set(callKey, answer);
+    }
+    verdicts.push(...(await answer).map((verdict) => ({ ...verdict, call })));
   }
   return verdicts;
 }
