@@ -93,6 +93,8 @@ interface AslState {
   SecondsPath?: string;
   Result?: unknown;
   Parameters?: Record<string, unknown>;
+  ResultSelector?: Record<string, unknown>;
+  Choices?: unknown[];
 }
 export interface Asl {
   States: Record<string, AslState>;
@@ -101,13 +103,15 @@ export interface Asl {
 export interface GatePace {
   firstSeconds: number;
   pollSeconds: number;
+  /** Between SendCommand and GetCommandInvocation, and between two reads of one command. */
+  answerSeconds: number;
 }
 export interface GateWaits {
   /** A launch from EC2 (a first boot) and one out of the warm pool. */
   cold: GatePace;
   warm: GatePace;
-  /** Between SendCommand and GetCommandInvocation. */
-  answerSeconds: number;
+  /** Reads of one command's invocation while it is not done, before a new look. */
+  reads: number;
 }
 
 export class AslShapeError extends Error {
@@ -156,6 +160,18 @@ function carriedBy(asl: Asl, warm: boolean) {
   };
 }
 
+/** The bound of ReadAgain's loop: `$.command.reads` below N, counted from SendCheck's first read. */
+function readsOfACommand(asl: Asl): number {
+  if (!asl.States.ReadAgain) return 1;
+  follows(asl, 'ReadAgain', 'WaitForAnswer');
+  const rules = JSON.stringify(state(asl, 'Answered?', 'Choice').Choices ?? []);
+  const bound = /\{"Variable":"\$\.command\.reads","NumericLessThan":(\d+)\}/.exec(rules);
+  const first = state(asl, 'SendCheck', 'Task').ResultSelector?.reads;
+  if (!bound || first !== 1)
+    throw new AslShapeError('Answered? no longer bounds the reads of a command counted from 1 at SendCheck');
+  return Number(bound[1]);
+}
+
 /** The launch gate's waits: the first look, the answer's wait and the poll, for both kinds of launch. */
 export function readGateWaits(asl: Asl): GateWaits {
   follows(asl, 'LetItBoot', 'SendCheck');
@@ -164,15 +180,17 @@ export function readGateWaits(asl: Asl): GateWaits {
   follows(asl, 'WaitToPoll', 'SendCheck');
   const first = state(asl, 'LetItBoot', 'Wait');
   const poll = state(asl, 'WaitToPoll', 'Wait');
+  const answer = state(asl, 'WaitForAnswer', 'Wait');
   const pace = (warm: boolean, kind: string) => ({
     firstSeconds: waitSeconds(first, carriedBy(asl, warm), `LetItBoot (${kind})`),
     pollSeconds: waitSeconds(poll, carriedBy(asl, warm), `WaitToPoll (${kind})`),
+    answerSeconds: waitSeconds(answer, carriedBy(asl, warm), `WaitForAnswer (${kind})`),
   });
   return {
     cold: pace(false, 'first boot'),
     // Without a pace of its own, a warm start is polled as a first boot.
     warm: pace(true, 'warm start'),
-    answerSeconds: waitSeconds(state(asl, 'WaitForAnswer', 'Wait'), carriedBy(asl, false), 'WaitForAnswer'),
+    reads: readsOfACommand(asl),
   };
 }
 
@@ -275,23 +293,31 @@ export function workerSteps(start: number, t: Times, script: BootScript) {
 }
 
 /**
- * The launch gate's looks: the first after its first wait, then every poll + the answer's wait.
- * A look sees `ok` when its command runs on an agent that is up (the boot script runs) after the
- * status was written. Returns when the gate completes the action.
+ * The launch gate's looks: the first after its first wait, then every poll after the look's last
+ * read. A look reads its command's answer after the answer's wait, and again after each further
+ * wait while the command has not run, `reads` times at most; the check itself takes no time. A
+ * command sent before the agent is up is never answered within its reads (Pending until the agent
+ * connects). A look sees `ok` when its command runs after the status was written. Returns when the
+ * gate completes the action.
  */
 export function gateCompletes(
   hook: number,
   confirmed: number,
   agentUp: number,
   pace: GatePace,
-  answerSeconds: number,
+  reads: number,
   t: Times,
 ): number {
   let send = hook + t.deadlineFunction + t.apiCall + pace.firstSeconds;
   for (let look = 0; look < 1000; look++) {
     const runs = send + t.apiCall + t.commandDelivery;
-    const read = send + t.apiCall + answerSeconds + t.apiCall;
-    if (runs >= agentUp && runs >= confirmed) return read + t.apiCall;
+    let read = send + t.apiCall;
+    for (let n = 1; n <= reads; n++) {
+      const asked = read + pace.answerSeconds;
+      read = asked + t.apiCall;
+      if (runs >= agentUp && asked >= runs) break;
+    }
+    if (runs >= agentUp && runs >= confirmed && read - t.apiCall >= runs) return read + t.apiCall;
     send = read + pace.pollSeconds;
   }
   throw new Error('the gate never sees the boot finish');
@@ -334,7 +360,7 @@ export function replacement(input: PathInput): Replacement {
   const worker = workerSteps(workerStart, t, script);
   const hook = input.request + t.eventDelivery;
   const pace = input.start === 'launch' ? input.gate.cold : input.gate.warm;
-  const inService = gateCompletes(hook, worker.confirmed, scriptStarts, pace, input.gate.answerSeconds, t);
+  const inService = gateCompletes(hook, worker.confirmed, scriptStarts, pace, input.gate.reads, t);
   const segments: Segment[] = [
     ...input.requestSegments,
     toRunning,

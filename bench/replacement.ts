@@ -23,6 +23,8 @@ import {
 const ROOT = path.join(__dirname, '..');
 export const PHASES_FILE = 'bench/boot-phases.json';
 export const WARM_BUDGET_SECONDS = 60;
+const PHASE_SPAN = 12;
+const PHASE_STEP = 0.25;
 const BOOT_SCRIPT = 'ansible/roles/boot/files/external-worker-boot';
 
 /** A time the model takes: AWS's documented number, or an assumption, said as one. */
@@ -203,17 +205,34 @@ export async function benchReplacement(coldMs: Record<string, number>): Promise<
   const run = (
     segments: Segment[],
     start: Start,
-    over: Partial<{ gate: GateWaits; script: BootScript }> = {},
+    over: Partial<{ gate: GateWaits; script: BootScript; times: Times }> = {},
   ) =>
     replacement({
       request: total(segments),
       requestSegments: segments,
       start,
       phases,
-      times,
+      times: over.times ?? times,
       script: over.script ?? script,
       gate: over.gate ?? gate,
     });
+  // Where the checks and the looks fall against the instance is luck: the worst over every phase,
+  // the instance later by up to PHASE_SPAN s and the worker up later by up to 5 s, less the delay.
+  const worstOverPhase = (start: Start, over: Partial<{ gate: GateWaits; script: BootScript }> = {}) => {
+    let worst = 0;
+    for (let late = 0; late < PHASE_SPAN; late += PHASE_STEP)
+      for (let up = 0; up < 5; up += PHASE_STEP) {
+        const shifted = {
+          ...times,
+          startToRunning: times.startToRunning + late,
+          resumeToRunning: times.resumeToRunning + late,
+          workerUp: times.workerUp + up,
+        };
+        const result = run(scaleOut, start, { ...over, times: shifted });
+        worst = Math.max(worst, result.inService - late - up);
+      }
+    return worst;
+  };
   const paths: Array<{ label: string; result: Replacement | undefined; budget?: boolean }> = [
     { label: 'scale-out, cold launch (no warm pool)', result: run(scaleOut, 'launch') },
     { label: 'scale-out, warm pool Stopped', result: run(scaleOut, 'stopped'), budget: true },
@@ -229,11 +248,23 @@ export async function benchReplacement(coldMs: Record<string, number>): Promise<
     },
   ];
   // The same warm start under the gate and the boot script as they were: one pace for every
-  // launch, the registration held 45 s.
+  // launch, the registration held 45 s; then a warm pace of its own, the checks every 5 s.
   const before = run(scaleOut, 'stopped', {
-    gate: { ...gate, warm: gate.cold },
-    script: { ...script, registrationHold: 45 },
+    gate: { ...gate, warm: gate.cold, reads: 1 },
+    script: { healthInterval: 5, registrationHold: 45 },
   });
+  const earlier = {
+    gate: { ...gate, warm: { firstSeconds: 20, pollSeconds: 5, answerSeconds: 5 }, reads: 1 },
+    script: { ...script, healthInterval: 5 },
+  };
+  const earlierStopped = run(scaleOut, 'stopped', earlier);
+  const earlierHibernated = run(scaleOut, 'hibernated', earlier);
+  const worst = {
+    stopped: worstOverPhase('stopped'),
+    hibernated: worstOverPhase('hibernated'),
+    earlierStopped: worstOverPhase('stopped', earlier),
+    earlierHibernated: worstOverPhase('hibernated', earlier),
+  };
 
   const failures: string[] = [];
   const warm = paths.filter((p) => p.budget);
@@ -250,7 +281,7 @@ export async function benchReplacement(coldMs: Record<string, number>): Promise<
   const lines = [
     '### Time to a working replacement',
     '',
-    `A model, not a measurement: the flows' waits read from the synthesized state machines (the launch gate looks first after ${gate.cold.firstSeconds} s, then every ${gate.cold.pollSeconds} s + the answer's ${gate.answerSeconds} s for a launch from EC2; after ${gate.warm.firstSeconds} s, then every ${gate.warm.pollSeconds} s + ${gate.answerSeconds} s for an instance leaving the warm pool), the boot script's own checks (every ${script.healthInterval} s, the registration held ${script.registrationHold} s when no heartbeat line is logged: Concourse logs it at debug level only), the spot function's calls counted on a run of it, the boot's phases measured in the converge environment (${PHASES_FILE}, below), and AWS's and Concourse's times, each listed below with its source — an assumption where AWS gives no number. A registration with a real TSA cannot be timed here: it is modeled from Concourse's behaviour. Deterministic: every input at its stated value. Budget: with a warm pool, InService ≤ ${WARM_BUDGET_SECONDS} s after the scale-out.`,
+    `A model, not a measurement: the flows' waits read from the synthesized state machines (the launch gate looks first after ${gate.cold.firstSeconds} s, then every ${gate.cold.pollSeconds} s + the answer's ${gate.cold.answerSeconds} s for a launch from EC2; after ${gate.warm.firstSeconds} s, then every ${gate.warm.pollSeconds} s + ${gate.warm.answerSeconds} s for an instance leaving the warm pool; a command not done at its answer is read again, ${gate.reads} reads in all, before a new look), the boot script's own checks (every ${script.healthInterval} s, the registration held ${script.registrationHold} s when no heartbeat line is logged: Concourse logs it at debug level only), the spot function's calls counted on a run of it, the boot's phases measured in the converge environment (${PHASES_FILE}, below), and AWS's and Concourse's times, each listed below with its source — an assumption where AWS gives no number. A registration with a real TSA cannot be timed here: it is modeled from Concourse's behaviour. Deterministic: every input at its stated value. Budget: with a warm pool, InService ≤ ${WARM_BUDGET_SECONDS} s after the scale-out.`,
     '',
     ...table(
       [
@@ -270,7 +301,9 @@ export async function benchReplacement(coldMs: Record<string, number>): Promise<
     `- A warm pool cannot serve Spot: PutWarmPool refuses a group with a mixed instances policy or a launch template that requests Spot Instances (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutWarmPool.html). A Spot fleet is replaced cold: ${s(spotCold.inService)} after the warning, ${s(spotCold.inService - GIVEN.spotWarning.seconds)} ${spotCold.inService > GIVEN.spotWarning.seconds ? 'after' : 'before'} EC2 interrupts the old instance (${GIVEN.spotWarning.seconds} s).`,
     `- The drain is not on these paths: the spot function detaches the warned instance (the replacement starts at once) and retires its worker itself; a drain, when a scale-in ends a worker, first looks ${drain.checkSeconds} s after the retire, answer ${drain.answerSeconds} s later.`,
     `- The boot play alone: ${s(phaseSeconds(phases, 'boot-play'))} in the converge environment; the whole boot script there, its worker steps against stand-ins: ${s(phases.phases.reduce((sum, p) => sum + p.seconds, 0))}.`,
-    `- Before the warm pace and the ${script.registrationHold} s hold (one pace for every launch: first look after ${gate.cold.firstSeconds} s, then every ${gate.cold.pollSeconds} s; the registration held 45 s, past the first heartbeat), a warm Stopped start was InService after ${s(before.inService)}.`,
+    `- Before the warm pace and the ${script.registrationHold} s hold (one pace for every launch: first look after ${gate.cold.firstSeconds} s, then every ${gate.cold.pollSeconds} s; the registration held 45 s, past the first heartbeat; the checks every 5 s), a warm Stopped start was InService after ${s(before.inService)}.`,
+    `- Before the boot script's checks every ${script.healthInterval} s and the warm pace's first look after ${gate.warm.firstSeconds} s, its answer read after ${gate.warm.answerSeconds} s and again while the command is not done (until then: the checks every 5 s; the first look after 20 s, then every 5 s + the answer's 5 s, one read), a warm start was InService after ${s(earlierStopped.inService)} (Stopped), ${s(earlierHibernated.inService)} (Hibernated).`,
+    `- Where the checks and the looks fall is luck: over every phase (the instance up to ${PHASE_SPAN} s later, the worker up to 5 s later, in steps of ${PHASE_STEP} s, less that delay), a warm start is InService at most ${s(worst.stopped)} (Stopped), ${s(worst.hibernated)} (Hibernated) after the scale-out; before those changes at most ${s(worst.earlierStopped)}, ${s(worst.earlierHibernated)}.`,
     '',
     `What makes the warm Stopped start's ${s(stopped.inService)}:`,
     '',
@@ -320,5 +353,5 @@ function warmVerdict(result: Replacement, script: BootScript): string {
   const aws = result.segments.filter((x) => /^(Auto Scaling|EC2|boot to|memory)/.test(x.label));
   const ours = result.segments.filter((x) => !aws.includes(x));
   const largest = [...ours].sort((a, b) => b.seconds - a.seconds).slice(0, 3);
-  return `AWS's part, assumed (no AWS number): ${s(total(aws))} (${aws.map((x) => `${x.label} ${x.seconds.toFixed(1)} s`).join('; ')}). Ours: ${s(total(ours))}, mostly ${largest.map((x) => `${x.label} ${x.seconds.toFixed(1)} s`).join('; ')}. With AWS's part as assumed, the budget leaves ${s(WARM_BUDGET_SECONDS - total(aws))} for ours, whose floor is the ${script.registrationHold} s hold + the worker's start and health check + one answer of the gate; the rest is where the gate's look falls. Neither margin is cut to meet the number: the hold is what sees a connection that drops right after the registration, and the answer's wait is what lets one command finish before the next is sent.`;
+  return `AWS's part, assumed (no AWS number): ${s(total(aws))} (${aws.map((x) => `${x.label} ${x.seconds.toFixed(1)} s`).join('; ')}). Ours: ${s(total(ours))}, mostly ${largest.map((x) => `${x.label} ${x.seconds.toFixed(1)} s`).join('; ')}. With AWS's part as assumed, the budget leaves ${s(WARM_BUDGET_SECONDS - total(aws))} for ours, whose floor is the ${script.registrationHold} s hold + the worker's start and health check + one answer of the gate; the rest is where the gate's look falls. The hold is not cut to meet the number: it is what sees a connection that drops right after the registration.`;
 }

@@ -46,14 +46,27 @@ const BOOT_STATUS_SCRIPT = [
 ];
 
 /**
- * When the gate first looks and how often after. A first boot runs the boot play (minutes): a
- * look every 25 s + the answer's 5 s is close enough. A warm start's registration is due within
- * a minute of the hook, so a 25 s poll would add a third to it: it is looked at every 5 s
- * (SendCommand and GetCommandInvocation are free; the transitions of a minute's polls cost a
- * tenth of a cent). bench/replacement-model.ts reads these.
+ * When the gate first looks, how often after, and how long it waits for each answer.
+ * bench/replacement-model.ts reads these.
+ *
+ * A first boot runs the boot play (minutes): a look every 25 s + the answer's 5 s is close enough.
+ * A warm start is due within a minute of the hook, so its looks are dense (SendCommand and
+ * GetCommandInvocation are free; the transitions of a minute's polls cost a tenth of a cent) and
+ * placed where they can find it ready: the instance must first start or resume and boot, then hold
+ * its registration 10 s (external-worker-boot), so a look before 30 s only costs transitions. Its
+ * answer is read after 2 s: the check is a python3 one-liner, done about a second after
+ * SendCommand on an online agent; a command not done yet is read again (READS_OF_A_COMMAND), not
+ * sent anew.
  */
-const COLD_PACE = { firstSeconds: 60, pollSeconds: 25 };
-const WARM_PACE = { firstSeconds: 20, pollSeconds: 5 };
+const COLD_PACE = { firstSeconds: 60, pollSeconds: 25, answerSeconds: 5 };
+const WARM_PACE = { firstSeconds: 30, pollSeconds: 5, answerSeconds: 2 };
+/**
+ * Reads of one command's invocation while it is still Pending, InProgress or Delayed: then a new
+ * look. Bounded because a command to an agent that is not connected yet (a warm instance still
+ * starting) stays Pending until it connects or the delivery timeout (TimeoutSeconds) passes
+ * (https://docs.aws.amazon.com/systems-manager/latest/userguide/monitor-commands.html).
+ */
+const READS_OF_A_COMMAND = 3;
 
 const KEPT_HINT =
   'It is out of the group and tagged external-worker:kept. Inspect it with aws ssm start-session --target <instance id>; end it with aws ec2 terminate-instances --instance-ids <instance id>.';
@@ -119,7 +132,7 @@ export function instanceLaunch(): Definition {
       LetItBoot: {
         Type: 'Wait',
         Comment:
-          'A first boot needs about a minute before its SSM agent can even answer, a warm start about half that: polls before then only cost transitions.',
+          'A first boot needs about a minute before its SSM agent can even answer, a warm start half a minute before it can be ready: polls before then only cost transitions.',
         SecondsPath: '$.transition.firstSeconds',
         Next: 'SendCheck',
       },
@@ -128,14 +141,39 @@ export function instanceLaunch(): Definition {
         commands: BOOT_STATUS_SCRIPT,
         next: 'WaitForAnswer',
         catch: catchFirst(['Ssm.InvalidInstanceIdException'], 'InstanceRunning', 'CountPoll'),
+        carry: { reads: 1 },
       }),
-      WaitForAnswer: { Type: 'Wait', Seconds: 5, Next: 'GetAnswer' },
+      WaitForAnswer: { Type: 'Wait', SecondsPath: '$.transition.answerSeconds', Next: 'GetAnswer' },
       GetAnswer: commandAnswer('Answered?'),
       'Answered?': {
         Type: 'Choice',
-        Comment: "A command still Pending or InProgress, or one that could not run, is 'not yet'.",
-        Choices: [{ Variable: '$.invocation.status', StringEquals: 'Success', Next: 'ReadBootStatus' }],
+        Comment:
+          "A command not done yet is read again, a few times; one that could not run, or is still not done then, is 'not yet'.",
+        Choices: [
+          { Variable: '$.invocation.status', StringEquals: 'Success', Next: 'ReadBootStatus' },
+          {
+            And: [
+              {
+                Or: ['Pending', 'InProgress', 'Delayed'].map((status) => ({
+                  Variable: '$.invocation.status',
+                  StringEquals: status,
+                })),
+              },
+              { Variable: '$.command.reads', NumericLessThan: READS_OF_A_COMMAND },
+            ],
+            Next: 'ReadAgain',
+          },
+        ],
         Default: 'CountPoll',
+      },
+      ReadAgain: {
+        Type: 'Pass',
+        Parameters: {
+          'commandId.$': '$.command.commandId',
+          'reads.$': 'States.MathAdd($.command.reads, 1)',
+        },
+        ResultPath: '$.command',
+        Next: 'WaitForAnswer',
       },
       ReadBootStatus: {
         Type: 'Pass',

@@ -249,12 +249,16 @@ export function leftToDefault(what: string): States {
   };
 }
 
-/** Runs a shell script on the instance through Run Command; its id under `$.command`. */
+/**
+ * Runs a shell script on the instance through Run Command; its id under `$.command`, beside the
+ * fixed fields of `carry` (a counter the caller keeps per command).
+ */
 export function runShell(props: {
   comment: string;
   commands: string[];
   next: string;
   catch: Catcher[];
+  carry?: Record<string, Json>;
 }): TaskState {
   return sdkTask('ssm', 'sendCommand', {
     Comment: props.comment,
@@ -265,7 +269,7 @@ export function runShell(props: {
       Comment: 'external-worker lifecycle',
       Parameters: { commands: props.commands, executionTimeout: ['30'] },
     },
-    ResultSelector: { 'commandId.$': '$.Command.CommandId' },
+    ResultSelector: { 'commandId.$': '$.Command.CommandId', ...props.carry },
     ResultPath: '$.command',
     Retry: retry('ssm'),
     Catch: props.catch,

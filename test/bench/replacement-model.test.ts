@@ -96,9 +96,9 @@ describe("the launch gate's waits", () => {
   test('fixed waits: the same for a first boot and a warm start', () => {
     const waits = readGateWaits(chain({ Seconds: 30 }, { Seconds: 12 }));
     expect(waits).toEqual({
-      cold: { firstSeconds: 30, pollSeconds: 12 },
-      warm: { firstSeconds: 30, pollSeconds: 12 },
-      answerSeconds: 4,
+      cold: { firstSeconds: 30, pollSeconds: 12, answerSeconds: 4 },
+      warm: { firstSeconds: 30, pollSeconds: 12, answerSeconds: 4 },
+      reads: 1,
     });
   });
 
@@ -128,6 +128,40 @@ describe("the launch gate's waits", () => {
       cold: { firstSeconds: 61, pollSeconds: 26 },
       warm: { firstSeconds: 9, pollSeconds: 4 },
     });
+  });
+
+  test("an answer's wait paced by transition, and the reads of a command bounded in Answered?", () => {
+    const asl = chain(
+      { Seconds: 30 },
+      { Seconds: 12 },
+      {
+        IntoService: { Type: 'Pass', Result: { kind: 'launch', answerSeconds: 5 } },
+        OutOfWarmPool: { Type: 'Pass', Result: { kind: 'enter-service', answerSeconds: 2 } },
+        'Answered?': {
+          Type: 'Choice',
+          Choices: [
+            {
+              And: [
+                { Variable: '$.invocation.status', StringEquals: 'InProgress' },
+                { Variable: '$.command.reads', NumericLessThan: 4 },
+              ],
+              Next: 'ReadAgain',
+            },
+          ],
+        },
+        ReadAgain: { Type: 'Pass', Next: 'WaitForAnswer' },
+      },
+    );
+    asl.States.WaitForAnswer = { Type: 'Wait', SecondsPath: '$.transition.answerSeconds', Next: 'GetAnswer' };
+    asl.States.SendCheck = { Type: 'Task', Next: 'WaitForAnswer', ResultSelector: { reads: 1 } };
+    expect(readGateWaits(asl)).toMatchObject({
+      cold: { answerSeconds: 5 },
+      warm: { answerSeconds: 2 },
+      reads: 4,
+    });
+    // A re-read whose count no longer starts at SendCheck cannot be read as a bound.
+    asl.States.SendCheck = { Type: 'Task', Next: 'WaitForAnswer' };
+    expect(() => readGateWaits(asl)).toThrow(/no longer bounds the reads/);
   });
 
   test('a wait on a path no pace sets, or a loop that no longer closes, is an error', () => {
@@ -216,22 +250,32 @@ describe('the arithmetic', () => {
   });
 
   test("the gate: looks at 20, 30, 40 s; the third one's command runs after the status was written", () => {
-    const pace = { firstSeconds: 20, pollSeconds: 5 };
-    expect(gateCompletes(0, 31, 0, pace, 5, times())).toBe(45);
+    const pace = { firstSeconds: 20, pollSeconds: 5, answerSeconds: 5 };
+    expect(gateCompletes(0, 31, 0, pace, 1, times())).toBe(45);
     // Every round trip counts: the Lambda, SendCommand, the answer and CompleteLifecycleAction.
     const t = times({ apiCall: 0.5, deadlineFunction: 1, commandDelivery: 1 });
     // Sends at 21.5, 32.5, 43.5; the third runs at 45 ≥ 45: read at 43.5 + 0.5 + 5 + 0.5, completed 0.5 later.
-    expect(gateCompletes(0, 45, 0, pace, 5, t)).toBeCloseTo(50, 6);
+    expect(gateCompletes(0, 45, 0, pace, 1, t)).toBeCloseTo(50, 6);
     // An agent not up yet answers nothing, however early the status.
-    expect(gateCompletes(0, 0, 31, pace, 5, times())).toBe(45);
+    expect(gateCompletes(0, 0, 31, pace, 1, times())).toBe(45);
+  });
+
+  test('a command not run at its answer is read again, up to the reads, before a new look', () => {
+    const pace = { firstSeconds: 10, pollSeconds: 5, answerSeconds: 1 };
+    // Sent at 10, runs at 13: read at 11 and 12 (not run), 13 (run): ok, completed then.
+    expect(gateCompletes(0, 0, 0, pace, 3, times({ commandDelivery: 3 }))).toBe(13);
+    // One read only: each look's command runs after it was read, and no look ever sees it.
+    expect(() => gateCompletes(0, 0, 0, pace, 1, times({ commandDelivery: 3 }))).toThrow(/never sees/);
+    // Before the agent is up every read finds the command pending: sent at 10, looked at again at 18.
+    expect(gateCompletes(0, 0, 12, pace, 3, times())).toBe(19);
   });
 });
 
 describe('a replacement', () => {
   const gate = {
-    cold: { firstSeconds: 60, pollSeconds: 25 },
-    warm: { firstSeconds: 20, pollSeconds: 5 },
-    answerSeconds: 5,
+    cold: { firstSeconds: 60, pollSeconds: 25, answerSeconds: 5 },
+    warm: { firstSeconds: 20, pollSeconds: 5, answerSeconds: 5 },
+    reads: 1,
   };
   const script = { healthInterval: 5, registrationHold: 10 };
   const t = times({

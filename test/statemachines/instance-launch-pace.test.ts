@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openLaunchGate } from '../support/launch-gate';
+import { OUT_OF_WARM_POOL, openLaunchGate } from '../support/launch-gate';
 import { fakeInstance } from '../support/lifecycle-fakes';
 import { installAgent, type LifecycleWorld } from '../support/lifecycle-run';
 import { type Moto, startMoto } from '../support/moto';
@@ -43,15 +43,15 @@ async function gateFrom(origin: string | undefined, destination: string | undefi
 }
 
 describe('instance-launch: when the gate looks', () => {
-  test('an instance leaving the warm pool is first looked at after 20 s, then every 5 s', async () => {
+  test('an instance leaving the warm pool is first looked at after 30 s, then every 5 s, its answer read after 2 s', async () => {
     const { run, waits } = await gateFrom('WarmPool', 'AutoScalingGroup');
     expect(waits).toEqual([
-      'LetItBoot 20',
-      'WaitForAnswer 5',
+      'LetItBoot 30',
+      'WaitForAnswer 2',
       'WaitToPoll 5',
-      'WaitForAnswer 5',
+      'WaitForAnswer 2',
       'WaitToPoll 5',
-      'WaitForAnswer 5',
+      'WaitForAnswer 2',
     ]);
     expect(run.statesEntered).toContain('OutOfWarmPool');
   });
@@ -80,6 +80,42 @@ describe('instance-launch: when the gate looks', () => {
     ) as { States: Record<string, { Seconds?: number; SecondsPath?: string }> };
     expect(asl.States.LetItBoot).toMatchObject({ SecondsPath: '$.transition.firstSeconds' });
     expect(asl.States.WaitToPoll).toMatchObject({ SecondsPath: '$.transition.pollSeconds' });
-    expect(asl.States.LetItBoot?.Seconds).toBeUndefined();
+    expect(asl.States.WaitForAnswer).toMatchObject({ SecondsPath: '$.transition.answerSeconds' });
+    for (const name of ['LetItBoot', 'WaitToPoll', 'WaitForAnswer'])
+      expect(asl.States[name]?.Seconds).toBeUndefined();
+  });
+});
+
+describe('instance-launch: a command not done at its answer', () => {
+  async function warmGate(inProgress: (command: number, read: number) => boolean) {
+    const gate = await openLaunchGate({}, OUT_OF_WARM_POOL);
+    world = gate.world;
+    const agent = installAgent(world, fakeInstance({ inProgress }));
+    const run = await gate.run();
+    expect(run.output).toMatchObject({ outcome: 'healthy' });
+    expect(world.actions.resultOf(gate.token)).toBe('CONTINUE');
+    return { agent, run, waits: run.waits.map((w) => `${w.state} ${w.seconds}`) };
+  }
+
+  test("is read again after the answer's wait, not sent anew", async () => {
+    const { agent, run, waits } = await warmGate((_, read) => read === 1);
+    expect(agent.commands).toHaveLength(1);
+    expect(waits).toEqual(['LetItBoot 30', 'WaitForAnswer 2', 'WaitForAnswer 2']);
+    expect(run.statesEntered.filter((s) => s === 'ReadAgain')).toHaveLength(1);
+    expect(run.statesEntered).not.toContain('CountPoll');
+  });
+
+  test('still not done at its third read: a new look, whose command is read in turn', async () => {
+    const { agent, run, waits } = await warmGate((command) => command === 1);
+    expect(agent.commands).toHaveLength(2);
+    expect(waits).toEqual([
+      'LetItBoot 30',
+      'WaitForAnswer 2',
+      'WaitForAnswer 2',
+      'WaitForAnswer 2',
+      'WaitToPoll 5',
+      'WaitForAnswer 2',
+    ]);
+    expect(run.statesEntered.filter((s) => s === 'ReadAgain')).toHaveLength(2);
   });
 });

@@ -140,8 +140,8 @@ export interface FakeInstance {
   keeprunningFile: boolean;
   /** Is concourse-worker active at the n-th drain check? */
   workerRunning: (check: number) => boolean;
-  /** Command status to answer before Success, for the n-th command. */
-  inProgress?: (command: number) => boolean;
+  /** Is the n-th command still InProgress at its r-th read (1, 2, …)? */
+  inProgress?: (command: number, read: number) => boolean;
 }
 
 export function fakeInstance(overrides: Partial<FakeInstance> = {}): FakeInstance {
@@ -161,6 +161,7 @@ export class FakeRunCommand {
   private bootChecks = 0;
   private drainChecks = 0;
   private readonly answers = new Map<string, string>();
+  private readonly reads = new Map<string, number>();
 
   constructor(readonly instance: FakeInstance) {}
 
@@ -179,7 +180,10 @@ export class FakeRunCommand {
     const index = this.commands.findIndex((c) => c.id === input.CommandId);
     const command = this.commands[index];
     if (!command) throw new InvocationDoesNotExist({ message: 'no invocation', $metadata: {} });
-    if (this.instance.inProgress?.(index + 1)) return { Status: 'InProgress', StandardOutputContent: '' };
+    const read = (this.reads.get(command.id) ?? 0) + 1;
+    this.reads.set(command.id, read);
+    if (this.instance.inProgress?.(index + 1, read))
+      return { Status: 'InProgress', StandardOutputContent: '' };
     let output = this.answers.get(command.id);
     if (output === undefined) {
       output = this.answer(command.script);
