@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { BuildOptions } from 'esbuild';
+import { clientVersionPlugin, lambdaCredentialsPlugin, noEventStreamsPlugin } from './sdk-lambda-plugins';
 import { sdkSchemaPlugin } from './sdk-schema-plugin';
 
 /** Folder of the Lambda sources, and the entry of each function. */
@@ -17,7 +18,10 @@ export const functionEntry = (name: string): string => path.join(FUNCTIONS_DIR, 
  * The AWS SDK is bundled, not taken from the runtime: the runtime's copy is each client's whole
  * CommonJS build (hundreds of milliseconds to load for EC2 alone) at a version we do not test
  * with. Its ES module builds (`module` before `main`) let esbuild keep only the commands a function
- * sends, once the schema plugin has made the generated schemas tree-shakable.
+ * sends, once the schema plugin has made the generated schemas tree-shakable and dropped the error
+ * registrations no error name depends on. What Lambda never uses of the SDK's Node.js build (the
+ * credential chain beyond the environment, event streams, the clients' manifests but their version)
+ * stays out (sdk-lambda-plugins.ts).
  */
 export const BUNDLE_OPTIONS = {
   bundle: true,
@@ -28,8 +32,24 @@ export const BUNDLE_OPTIONS = {
   treeShaking: true,
   sourcemap: false,
   mainFields: ['module', 'main'],
-  plugins: [sdkSchemaPlugin],
+  plugins: [
+    sdkSchemaPlugin({ forLambda: true }),
+    lambdaCredentialsPlugin,
+    noEventStreamsPlugin,
+    clientVersionPlugin,
+  ],
   logLevel: 'silent',
+} satisfies BuildOptions;
+
+/**
+ * esbuild options of the operator CLI's bundle: it runs on an operator's machine, so it keeps the
+ * SDK's whole credential chain (profiles, SSO), event streams and error classes; only the schemas
+ * of the commands it never sends go.
+ */
+export const CLI_BUNDLE_OPTIONS = {
+  ...BUNDLE_OPTIONS,
+  minify: false,
+  plugins: [sdkSchemaPlugin({ forLambda: false })],
 } satisfies BuildOptions;
 
 /** Bundles function `name` into `outfile`; returns the bundle's size in bytes. */

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import type { Plugin } from 'esbuild';
+import { pruneErrorRegistrations } from './sdk-error-registrations';
 
 /**
  * Makes the AWS SDK's generated schema modules tree-shakable.
@@ -16,6 +17,10 @@ import type { Plugin } from 'esbuild';
  * Keys naming anything else are left as they are, so the worst an SDK change can do is make the
  * bundle bigger again, never wrong; the tests check that no computed key survives in the clients
  * we use, so such a change is seen.
+ *
+ * For a Lambda bundle, the same pass drops the error classes the errors' names do not need
+ * (sdk-error-registrations.ts), and refuses a client with streaming members: the Lambda bundles
+ * carry no event-stream support (sdk-lambda-plugins.ts).
  */
 
 /** The schema modules of the SDK's clients, in their ES module builds. */
@@ -44,12 +49,37 @@ export function literalSchemaKeys(source: string): { source: string; replaced: n
   return { source: result, replaced, left };
 }
 
-export const sdkSchemaPlugin: Plugin = {
-  name: 'sdk-schema-literal-keys',
-  setup(build) {
-    build.onLoad({ filter: SCHEMA_MODULE }, async (args) => {
-      const { source } = literalSchemaKeys(await fs.promises.readFile(args.path, 'utf8'));
-      return { contents: source, loader: 'js' };
-    });
-  },
-};
+/** A streaming trait among the module's string constants: the client has streaming members. */
+const STREAMING = /^const _\w+ = "streaming";$/m;
+
+/**
+ * The schema module as a bundle takes it; an error when the bundle cannot serve the client. A Lambda
+ * bundle also loses the error classes and refuses streaming clients; a bundle that runs elsewhere
+ * (the operator CLI) keeps both, only tree-shaken.
+ */
+export function bundledSchemaModule(
+  file: string,
+  original: string,
+  forLambda: boolean,
+): { source: string } | { error: string } {
+  if (!forLambda) return { source: literalSchemaKeys(original).source };
+  if (STREAMING.test(original))
+    return {
+      error: `${file} declares streaming members, and the Lambda bundles carry no event-stream support: take noEventStreamsPlugin out of BUNDLE_OPTIONS (infra/bundling.ts) to bundle this client`,
+    };
+  return { source: literalSchemaKeys(pruneErrorRegistrations(original).source).source };
+}
+
+export function sdkSchemaPlugin(options: { forLambda: boolean }): Plugin {
+  return {
+    name: 'sdk-schema-literal-keys',
+    setup(build) {
+      build.onLoad({ filter: SCHEMA_MODULE }, async (args) => {
+        const original = await fs.promises.readFile(args.path, 'utf8');
+        const result = bundledSchemaModule(args.path, original, options.forLambda);
+        if ('error' in result) return { errors: [{ text: result.error }] };
+        return { contents: result.source, loader: 'js' };
+      });
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { BUNDLE_OPTIONS, bundleFunction, FUNCTIONS_DIR } from '../infra/bundling';
+import { bundleFunction, CLI_BUNDLE_OPTIONS, FUNCTIONS_DIR } from '../infra/bundling';
 
 const ROOT = path.join(__dirname, '..');
 const LIB = path.join(ROOT, 'lib');
@@ -31,8 +31,7 @@ async function main(): Promise<void> {
   });
   // The operator CLI, whole (its AWS SDK clients included): what the package's bin runs.
   await build({
-    ...BUNDLE_OPTIONS,
-    minify: false,
+    ...CLI_BUNDLE_OPTIONS,
     entryPoints: [path.join(ROOT, 'cli', 'entry.ts')],
     outfile: path.join(LIB, 'cli.js'),
   });

@@ -4,11 +4,8 @@ import {
   DeregisterImageCommand,
   type EC2Client,
 } from '@aws-sdk/client-ec2';
-import {
-  DeleteImageCommand,
-  type ImagebuilderClient,
-  ResourceNotFoundException,
-} from '@aws-sdk/client-imagebuilder';
+import { DeleteImageCommand, type ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
+import { isAwsError } from '../lib/errors';
 import { logger } from '../lib/observability';
 import { STACK_TAG } from './listing';
 import { AdaptivePacer, MUTATING_BUCKET, type Sleep, withBackoff } from './pacing';
@@ -250,8 +247,7 @@ async function deleteImageBuilderImage(client: ImagebuilderClient, arn: string, 
     await withBackoff(() => client.send(new DeleteImageCommand({ imageBuildVersionArn: arn })), { sleep });
   } catch (error) {
     // Already gone (deleted by hand, or by an earlier run that stopped half-way): nothing to do.
-    if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException')
-      return;
+    if (isAwsError(error, 'ResourceNotFoundException')) return;
     throw error;
   }
 }

@@ -10,7 +10,8 @@ import {
   type LaunchTemplateVersion,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { isAwsError } from '../lib/errors';
 import { type Sleep, withBackoff } from './pacing';
 
 export const STACK_TAG = 'external-worker:stack';
@@ -164,7 +165,7 @@ export async function currentAmi(ssm: SSMClient, name: string, sleep: Sleep): Pr
     });
     return Parameter?.Value;
   } catch (error) {
-    if (error instanceof ParameterNotFound || (error as Error).name === 'ParameterNotFound') return undefined;
+    if (isAwsError(error, 'ParameterNotFound')) return undefined;
     throw error;
   }
 }

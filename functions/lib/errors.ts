@@ -31,3 +31,12 @@ export class UpstreamError extends RetryableError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Whether `error` is the AWS error `code`. By name, never `instanceof`: in the deployed bundles an
+ * error whose code is its shape name arrives as the service's base exception named by the code
+ * (the SDK's answer to a code it has no class registered for), not as an instance of its class.
+ */
+export function isAwsError(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === code;
+}

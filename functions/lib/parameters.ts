@@ -1,4 +1,5 @@
-import { GetParameterCommand, ParameterNotFound, type SSMClient } from '@aws-sdk/client-ssm';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { isAwsError } from './errors';
 
 /** A parameter's value, or undefined when it does not exist (yet). */
 export async function readParameter(ssm: SSMClient, name: string): Promise<string | undefined> {
@@ -6,7 +7,7 @@ export async function readParameter(ssm: SSMClient, name: string): Promise<strin
     const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
     return Parameter?.Value;
   } catch (error) {
-    if (error instanceof ParameterNotFound) return undefined;
+    if (isAwsError(error, 'ParameterNotFound')) return undefined;
     throw error;
   }
 }

@@ -3,8 +3,8 @@ import {
   GetImageCommand,
   type ImagebuilderClient,
   paginateListImagePipelineImages,
-  ResourceNotFoundException,
 } from '@aws-sdk/client-imagebuilder';
+import { isAwsError } from '../lib/errors';
 import type { VersionState } from './state';
 
 /**
@@ -24,7 +24,7 @@ export async function imageStatus(imagebuilder: ImagebuilderClient, arn: string)
     const { image } = await imagebuilder.send(new GetImageCommand({ imageBuildVersionArn: arn }));
     return { status: image?.state?.status, reason: image?.state?.reason, createdAt: image?.dateCreated };
   } catch (error) {
-    if (error instanceof ResourceNotFoundException) return undefined;
+    if (isAwsError(error, 'ResourceNotFoundException')) return undefined;
     throw error;
   }
 }
