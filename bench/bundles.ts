@@ -64,9 +64,18 @@ function initEnvironment(): NodeJS.ProcessEnv {
   };
 }
 
+/**
+ * What Lambda's Node.js runtime has loaded before it loads a handler: its Runtime API client,
+ * created first, requires `node:http` (aws/aws-lambda-nodejs-runtime-interface-client: `index.mjs`
+ * constructs `RAPIDClient` before `UserFunction.load`, and `RAPIDClient.js` / `client/rapid-client.ts`
+ * require `http`). Preloaded here so that neither build is charged for it.
+ */
+const LOADED_BY_THE_RUNTIME = ['node:http'];
+
 /** One cold load and init of `file` in a fresh Node process, in milliseconds. */
 function coldLoadMs(file: string, env: NodeJS.ProcessEnv): number {
-  const script = `const t=performance.now();require(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t))`;
+  const preload = LOADED_BY_THE_RUNTIME.map((module) => `require(${JSON.stringify(module)});`).join('');
+  const script = `${preload}const t=performance.now();require(${JSON.stringify(file)});process.stdout.write(String(performance.now()-t))`;
   const child = spawnSync(process.execPath, ['-e', script], {
     cwd: ROOT,
     env: { ...env, NODE_PATH: path.join(ROOT, 'node_modules') },
