@@ -17,23 +17,25 @@ export interface SeenError {
  * by a stand-in at AWS_ENDPOINT_URL: run from the sources and from a bundle, the two must agree.
  */
 export async function probeErrors(): Promise<SeenError[]> {
+  const ssm = new SSMClient({});
+  const sns = new SNSClient({});
+  const autoscaling = new AutoScalingClient({});
+  const imagebuilder = new ImagebuilderClient({});
   const calls: Array<[string, () => Promise<unknown>]> = [
-    ['ssm GetParameter', () => new SSMClient({}).send(new GetParameterCommand({ Name: '/missing' }))],
+    ['ssm GetParameter', () => ssm.send(new GetParameterCommand({ Name: '/missing' }))],
     [
       'sns GetTopicAttributes',
       () =>
-        new SNSClient({}).send(
-          new GetTopicAttributesCommand({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:missing' }),
-        ),
+        sns.send(new GetTopicAttributesCommand({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:missing' })),
     ],
     [
       'autoscaling DescribeAutoScalingGroups',
-      () => new AutoScalingClient({}).send(new DescribeAutoScalingGroupsCommand({})),
+      () => autoscaling.send(new DescribeAutoScalingGroupsCommand({})),
     ],
     [
       'imagebuilder GetImage',
       () =>
-        new ImagebuilderClient({}).send(
+        imagebuilder.send(
           new GetImageCommand({
             imageBuildVersionArn: 'arn:aws:imagebuilder:eu-west-1:123456789012:image/x/1.0.0/1',
           }),
@@ -56,5 +58,7 @@ export async function probeErrors(): Promise<SeenError[]> {
       });
     }
   }
+  // Their keep-alive sockets would hold the process (and a test worker) open.
+  for (const client of [ssm, sns, autoscaling, imagebuilder]) client.destroy();
   return seen;
 }
