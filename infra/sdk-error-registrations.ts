@@ -17,6 +17,14 @@
  */
 
 const STRING_CONSTANT = /^const (\w+) = ("[^"\\\n]*");$/gm;
+
+/** The module's top-level string constants (`const _xN = "xmlName";`), each with its quoted value. */
+export function stringConstants(source: string): Map<string, string> {
+  const constants = new Map<string, string>();
+  for (const [, name, value] of source.matchAll(STRING_CONSTANT))
+    constants.set(name as string, value as string);
+  return constants;
+}
 const REGISTRATION = /^(\w+)\.registerError\((\w+)\$, (\w+)\);\n?/gm;
 
 /** The schema's declaration, `export var X$ = [-3, namespace, name, traits, ...];`, up to its end. */
@@ -78,9 +86,7 @@ export function pruneErrorRegistrations(source: string): {
   renamed: number;
   kept: number;
 } {
-  const constants = new Map<string, string>();
-  for (const [, name, value] of source.matchAll(STRING_CONSTANT))
-    constants.set(name as string, value as string);
+  const constants = stringConstants(source);
   const counts = { dropped: 0, renamed: 0, kept: 0 };
   let baseException: string | undefined;
   const result = source.replace(

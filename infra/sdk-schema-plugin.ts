@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { Plugin } from 'esbuild';
-import { pruneErrorRegistrations } from './sdk-error-registrations';
+import { pruneErrorRegistrations, stringConstants } from './sdk-error-registrations';
 
 /**
  * Makes the AWS SDK's generated schema modules tree-shakable.
@@ -26,15 +26,12 @@ import { pruneErrorRegistrations } from './sdk-error-registrations';
 /** The schema modules of the SDK's clients, in their ES module builds. */
 export const SCHEMA_MODULE = /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/;
 
-const STRING_CONSTANT = /^const (_\w+) = ("[^"\\\n]*");$/gm;
 /** A computed property key that is a bare identifier, where an object literal starts or continues. */
 const COMPUTED_KEY = /([{,]\s*)\[(_\w+)\]:/g;
 
 /** The module's source with every computed key naming a string constant written as that string. */
 export function literalSchemaKeys(source: string): { source: string; replaced: number; left: number } {
-  const constants = new Map<string, string>();
-  for (const [, name, value] of source.matchAll(STRING_CONSTANT))
-    constants.set(name as string, value as string);
+  const constants = stringConstants(source);
   let replaced = 0;
   let left = 0;
   const result = source.replace(COMPUTED_KEY, (whole, before: string, name: string) => {
