@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import {
   CreateLaunchTemplateCommand,
   DescribeImagesCommand,
@@ -12,10 +13,11 @@ import {
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { bundleFunction } from '../../infra/bundling';
+import { GROUP, launchFailure, SETTINGS } from '../functions/spot-fallback/world';
 import { startSchedulerServer } from '../functions/version-check/scheduler-server';
 import { type ImageBuilderServer, startImageBuilderServer } from '../support/imagebuilder-server';
 import { type Moto, startMoto } from '../support/moto';
-import { type Built, buildImage } from '../support/moto-fleet';
+import { type Built, buildImage, createGroup } from '../support/moto-fleet';
 
 /**
  * The deployed bundles, not the sources: built with the stack's esbuild options (the SDK bundled,
@@ -36,7 +38,7 @@ beforeAll(async () => {
   moto = await startMoto();
   imagebuilder = await startImageBuilderServer();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ew-bundles-'));
-  for (const name of ['ami-retention', 'version-check']) {
+  for (const name of ['ami-retention', 'version-check', 'spot-fallback']) {
     bundles[name] = path.join(dir, name, 'index.js');
     await bundleFunction(name, bundles[name] as string);
   }
@@ -179,6 +181,41 @@ test(
     } finally {
       await scheduler.close();
     }
+  },
+  GENEROUS,
+);
+
+test(
+  'spot-fallback: Auto Scaling, SSM and SNS through the bundle, its state first missing',
+  async () => {
+    await createGroup({
+      groupName: GROUP,
+      templateName: 'external-worker-prod-worker',
+      instanceTypes: ['t3.micro', 't3a.micro'],
+    });
+    await new SNSClient({}).send(new CreateTopicCommand({ Name: 'external-worker-prod-notifications' }));
+    const env = {
+      STACK_NAME: SETTINGS.stackName,
+      GROUP_NAME: GROUP,
+      TOPIC_ARN: SETTINGS.topicArn,
+      STATE_PARAMETER: SETTINGS.parameterName,
+      ON_DEMAND_PERCENTAGE: '0',
+      COOLDOWN_SECONDS: '1800',
+    };
+    const share = async () => {
+      const { AutoScalingGroups = [] } = await new AutoScalingClient({}).send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [GROUP] }),
+      );
+      return AutoScalingGroups[0]?.MixedInstancesPolicy?.InstancesDistribution
+        ?.OnDemandPercentageAboveBaseCapacity;
+    };
+    // No state parameter yet: the bundle must see SSM's ParameterNotFound by its name.
+    expect(await invoke('spot-fallback', env, launchFailure('bundle-1', new Date()))).toMatchObject({
+      outcome: 'raised',
+    });
+    expect(await share()).toBe(100);
+    expect(await invoke('spot-fallback', env, { source: 'schedule' })).toMatchObject({ outcome: 'waiting' });
+    expect(await share()).toBe(100);
   },
   GENEROUS,
 );
