@@ -7,6 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { ARCHITECTURES } from './architecture';
 import type { WorkerConfig } from './config';
 import type { WorkerFleet } from './fleet';
 import { runtimeParameters, STACK_TAG, TAGGED_AT_LAUNCH } from './names';
@@ -72,6 +73,8 @@ export class ImageRollout extends Construct {
         GroupName: fleet.groupName,
         LaunchTemplateId: fleet.launchTemplate.ref,
         Region: stack.region,
+        // EC2's name of the instance types' architecture (DescribeImages' Architecture).
+        WorkerArchitecture: ARCHITECTURES[config.architecture].ec2,
         TopicArn: props.notifications.topic.topicArn,
         StackName: config.stackName,
         Customer: fleet.customer,

@@ -129,6 +129,20 @@ describe('image-rollout wiring', () => {
   });
 });
 
+describe('image-rollout and the instance types', () => {
+  test("the rollout knows the instance types' architecture, as EC2 names it", () => {
+    const architectureOf = (t: typeof template, id: string) =>
+      (t.findResources('AWS::StepFunctions::StateMachine')[id] as Resource).Properties
+        .DefinitionSubstitutions as Record<string, unknown>;
+    expect(architectureOf(template, machineId).WorkerArchitecture).toBe('x86_64');
+    const graviton = synth({ instanceType: 'c7g.2xlarge,m6g.2xlarge' });
+    const gravitonId = graviton.stack.getLogicalId(
+      graviton.stack.rollout.stateMachine.node.defaultChild as never,
+    );
+    expect(architectureOf(graviton.template, gravitonId).WorkerArchitecture).toBe('arm64');
+  });
+});
+
 describe('image-rollout canary and alarms', () => {
   const alarms = template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>;
   const alarmNamed = (name: string) =>

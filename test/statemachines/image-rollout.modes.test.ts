@@ -2,15 +2,12 @@ import {
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
-import {
-  CreateLaunchTemplateVersionCommand,
-  CreateTagsCommand,
-  RegisterImageCommand,
-} from '@aws-sdk/client-ec2';
+import { CreateLaunchTemplateVersionCommand, CreateTagsCommand } from '@aws-sdk/client-ec2';
 import type { ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { type LambdaHandler, runStateMachine } from '../support/asl-harness';
+import { registerImage } from '../support/image-architecture';
 import { type Moto, startMoto } from '../support/moto';
 import { resetSdkClients } from '../support/sdk-adapter';
 import {
@@ -140,9 +137,7 @@ describe('image-rollout: special fleets', () => {
     const refreshes = await setUp(2);
     // AMI dates have a resolution of one second.
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const { ImageId } = await world.ec2.send(
-      new RegisterImageCommand({ Name: 'newer', RootDeviceName: '/dev/xvda' }),
-    );
+    const ImageId = await registerImage(world.ec2, { Name: 'newer', RootDeviceName: '/dev/xvda' });
     await world.ec2.send(
       new CreateLaunchTemplateVersionCommand({
         LaunchTemplateId: world.launchTemplateId,

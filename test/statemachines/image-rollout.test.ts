@@ -263,6 +263,23 @@ describe('image-rollout: a new image', () => {
     expect(refreshes.started).toHaveLength(1);
   });
 
+  test('an AMI of another architecture than the instance types is refused before anything changes', async () => {
+    // A build started before the types moved to Graviton: its amd64 AMI cannot boot on them.
+    const execution = await run(world.event, { WorkerArchitecture: 'arm64' });
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('AmiOfAnotherArchitecture');
+    expect(published(execution)).toEqual([`${STACK}: AMI refused (other architecture)`]);
+    expect(messages(execution)[0]).toContain(
+      `is built for x86_64, and the instance types of the fleet are arm64`,
+    );
+    expect(execution.sdkCalls.map((c) => c.action)).not.toContain('createLaunchTemplateVersion');
+    expect(execution.sdkCalls.map((c) => c.action)).not.toContain('createTags');
+    expect(refreshes.started).toEqual([]);
+    expect(await groupVersion()).toBe('1');
+    // Not marked bad: the AMI is good for the types it was built for.
+    expect(await amiTags(world.newAmi)).not.toHaveProperty('external-worker:bad');
+  });
+
   test('a refresh already running is waited for, never cancelled, then ours starts', async () => {
     refreshes.existing('InProgress', ['InProgress', 'InProgress', 'Successful']);
     const execution = await run(world.event);

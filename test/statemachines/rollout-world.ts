@@ -20,11 +20,11 @@ import {
   CreateTagsCommand,
   CreateVolumeCommand,
   EC2Client,
-  RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { DeleteImageCommand, GetImageCommand, ImagebuilderClient } from '@aws-sdk/client-imagebuilder';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { registerImage } from '../support/image-architecture';
 import { instanceRefreshProblems } from '../support/instance-refresh-rules';
 import { createGroup } from '../support/moto-fleet';
 
@@ -93,13 +93,11 @@ export interface World {
 async function registerAmi(ec2: EC2Client, name: string, imageArn?: string): Promise<string> {
   const { VolumeId } = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: 'eu-west-1a', Size: 8 }));
   const { SnapshotId } = await ec2.send(new CreateSnapshotCommand({ VolumeId }));
-  const { ImageId } = await ec2.send(
-    new RegisterImageCommand({
-      Name: name,
-      RootDeviceName: '/dev/xvda',
-      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId, VolumeSize: 8 } }],
-    }),
-  );
+  const ImageId = await registerImage(ec2, {
+    Name: name,
+    RootDeviceName: '/dev/xvda',
+    BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId, VolumeSize: 8 } }],
+  });
   await ec2.send(
     new CreateTagsCommand({
       Resources: [ImageId as string],
@@ -158,6 +156,7 @@ export async function buildWorld(desired: number, options: { mixed?: boolean } =
       GroupName: GROUP,
       LaunchTemplateId: launchTemplateId,
       Region: 'eu-west-1',
+      WorkerArchitecture: 'x86_64',
       TopicArn: topicArn,
       StackName: STACK,
       Customer: 'acme',

@@ -9,6 +9,7 @@ import * as sfn from '@aws-sdk/client-sfn';
 import * as sns from '@aws-sdk/client-sns';
 import * as ssm from '@aws-sdk/client-ssm';
 import { recordSdkCall } from './iam/recorder';
+import { withRegisteredArchitectures } from './image-architecture';
 
 /**
  * Performs an `arn:<partition>:states:::aws-sdk:<service>:<action>` Task the way Step Functions does: the
@@ -239,8 +240,11 @@ export async function performSdkTask(
   try {
     const injected = context.inject?.({ ...call, state: context.state });
     if (injected) throw injected;
-    const result = await client.send(new (CommandClass as unknown as new (input: unknown) => object)(input));
-    const output = asStateOutput(result);
+    const answer = await client.send(new (CommandClass as unknown as new (input: unknown) => object)(input));
+    // moto's gap, filled as EC2 answers (image-architecture.ts).
+    const result =
+      service === 'ec2' && action === 'describeImages' ? withRegisteredArchitectures(answer) : answer;
+    const output = asStateOutput(result as Record<string, unknown>);
     return spec.camelCase ? renameKeys(output, pascal) : output;
   } catch (error) {
     if (!(error instanceof Error)) throw error;

@@ -78,13 +78,33 @@ export function imageAmi(next: string): States {
         'creationDate.$': '$.Images[0].CreationDate',
         // Read by TagAmiSnapshots: Image Builder's AmiTags reach the AMI, never its snapshots.
         'blockDeviceMappings.$': '$.Images[0].BlockDeviceMappings',
+        'architecture.$': '$.Images[0].Architecture',
       },
       ResultPath: '$.amiInfo',
       Retry: retry('ec2'),
       Catch: catchAll('NotifyError'),
-      Next: 'ReadBadMark',
+      Next: 'RunsOnTheTypes?',
       scope: 'anyResource',
     }),
+    // A build started before the instance types changed architecture: its AMI cannot boot on them.
+    // Refused before anything changes, and not marked bad: it is a good AMI for the other types.
+    'RunsOnTheTypes?': {
+      Type: 'Choice',
+      Choices: [
+        { Variable: '$.amiInfo.architecture', StringEquals: '${WorkerArchitecture}', Next: 'ReadBadMark' },
+      ],
+      Default: 'NotifyOtherArchitecture',
+    },
+    NotifyOtherArchitecture: tell(
+      'AMI refused (other architecture)',
+      "States.Format('The AMI {} of image {} is built for {}, and the instance types of the fleet are ${WorkerArchitecture}: not rolled out. The next build is of the right architecture.', $.ami, $.imageArn, $.amiInfo.architecture)",
+      'AmiOfAnotherArchitecture',
+    ),
+    AmiOfAnotherArchitecture: {
+      Type: 'Fail',
+      Error: 'AmiOfAnotherArchitecture',
+      Cause: "The AMI's architecture is not the instance types' one.",
+    },
     ReadBadMark: amiTags(
       [
         { Name: 'key', Values: [BAD_AMI_TAG] },
