@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { BuildOptions } from 'esbuild';
-import { clientVersionPlugin, lambdaCredentialsPlugin, noEventStreamsPlugin } from './sdk-lambda-plugins';
+import {
+  clientVersionPlugin,
+  lambdaCredentialsPlugin,
+  noEventStreamsPlugin,
+  noSharedConfigFilesPlugin,
+} from './sdk-lambda-plugins';
 import { sdkSchemaPlugin } from './sdk-schema-plugin';
 
 /** Folder of the Lambda sources, and the entry of each function. */
@@ -20,8 +25,8 @@ export const functionEntry = (name: string): string => path.join(FUNCTIONS_DIR, 
  * with. Its ES module builds (`module` before `main`) let esbuild keep only the commands a function
  * sends, once the schema plugin has made the generated schemas tree-shakable and dropped the error
  * registrations no error name depends on. What Lambda never uses of the SDK's Node.js build (the
- * credential chain beyond the environment, event streams, the clients' manifests but their version)
- * stays out (sdk-lambda-plugins.ts).
+ * credential chain beyond the environment, event streams, shared config files, the clients' manifests
+ * but their version) stays out (sdk-lambda-plugins.ts).
  */
 export const BUNDLE_OPTIONS = {
   bundle: true,
@@ -36,6 +41,7 @@ export const BUNDLE_OPTIONS = {
     sdkSchemaPlugin({ forLambda: true }),
     lambdaCredentialsPlugin,
     noEventStreamsPlugin,
+    noSharedConfigFilesPlugin,
     clientVersionPlugin,
   ],
   logLevel: 'silent',

@@ -85,3 +85,59 @@ export const clientVersionPlugin: Plugin = {
     });
   },
 };
+
+/**
+ * Shared config and credentials files: for every setting the environment does not give, the SDK
+ * reads ~/.aws/config and ~/.aws/credentials (or AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE). A
+ * Lambda execution environment holds the function's code, its layers, the runtime, a writable /tmp
+ * and a minimal Linux user space ("Lambda isolation technologies",
+ * https://docs.aws.amazon.com/whitepapers/latest/security-overview-aws-lambda/lambda-isolation-technologies.html);
+ * the stack deploys each bundle alone, with no layer, and sets none of those variables (a test
+ * checks it), so those reads never find a file. The bundles answer "no files" without reading,
+ * which keeps node:fs/promises (a millisecond at each cold start) and the INI parser out.
+ */
+export const SHARED_CONFIG_LOADER =
+  /[\\/]@smithy[\\/]core[\\/]dist-es[\\/]submodules[\\/]config[\\/]shared-ini-file-loader[\\/]loadSharedConfigFiles\.js$/;
+/** What the loader module exports: the stand-in exports the same, or the build stops. */
+export const SHARED_CONFIG_LOADER_EXPORTS = ['CONFIG_PREFIX_SEPARATOR', 'loadSharedConfigFiles'];
+
+export function exportedNames(source: string): string[] {
+  const names = new Set<string>();
+  for (const [, list] of source.matchAll(/^export \{([^}]*)\}/gm))
+    for (const item of (list as string).split(','))
+      if (item.trim())
+        names.add(
+          item
+            .trim()
+            .split(/\s+as\s+/)
+            .pop() as string,
+        );
+  for (const [, name] of source.matchAll(/^export (?:const|let|var|function|async function|class) (\w+)/gm))
+    names.add(name as string);
+  return [...names].sort();
+}
+
+export const noSharedConfigFilesPlugin: Plugin = {
+  name: 'no-shared-config-files',
+  setup(build) {
+    build.onLoad({ filter: SHARED_CONFIG_LOADER }, async (args) => {
+      const exported = exportedNames(await fs.promises.readFile(args.path, 'utf8'));
+      if (exported.join() !== [...SHARED_CONFIG_LOADER_EXPORTS].sort().join())
+        return {
+          errors: [
+            {
+              text: `${args.path} exports ${exported.join(', ')}, the stand-in ${SHARED_CONFIG_LOADER_EXPORTS.join(', ')}: review noSharedConfigFilesPlugin (infra/sdk-lambda-plugins.ts)`,
+            },
+          ],
+        };
+      return {
+        contents: [
+          'export { CONFIG_PREFIX_SEPARATOR } from "./constants";',
+          'export const loadSharedConfigFiles = async () => ({ configFile: {}, credentialsFile: {} });',
+        ].join('\n'),
+        resolveDir: path.dirname(args.path),
+        loader: 'js',
+      };
+    });
+  },
+};

@@ -9,8 +9,11 @@ import {
   CLIENT_PACKAGE_JSON,
   EVENT_STREAMS_ERROR,
   EVENT_STREAMS_NAMESPACE,
+  exportedNames,
   LAMBDA_CREDENTIALS_NAMESPACE,
+  SHARED_CONFIG_LOADER_EXPORTS,
 } from '../../infra/sdk-lambda-plugins';
+import { synth } from '../support/stack';
 
 const ROOT = path.join(__dirname, '..', '..');
 const packageJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -34,7 +37,12 @@ async function bundle(
   fs.writeFileSync(entry, source);
   const outfile = path.join(dir, `${name}.js`);
   const result = await build({ ...options, entryPoints: [entry], outfile, metafile: true });
-  return { outfile, inputs: Object.keys(result.metafile.inputs) };
+  // The files that reach the bundle: esbuild also lists those it read and tree-shook away.
+  const [output] = Object.values(result.metafile.outputs);
+  const inputs = Object.entries(output?.inputs ?? {})
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([file]) => file);
+  return { outfile, inputs, read: Object.keys(result.metafile.inputs) };
 }
 
 const sdk = (client: string) => JSON.stringify(path.join(ROOT, 'node_modules', client));
@@ -42,7 +50,7 @@ const sdk = (client: string) => JSON.stringify(path.join(ROOT, 'node_modules', c
 test(
   'a bundle takes credentials from the environment alone, and fails without them',
   async () => {
-    const { outfile, inputs } = await bundle(
+    const { outfile, inputs, read } = await bundle(
       'credentials',
       `import { SSMClient } from ${sdk('@aws-sdk/client-ssm')};
 new SSMClient({}).config.credentials().then(
@@ -50,7 +58,8 @@ new SSMClient({}).config.credentials().then(
   (e) => process.stdout.write(JSON.stringify({ error: e.name })),
 );\n`,
     );
-    expect(inputs.filter((input) => input.startsWith(`${LAMBDA_CREDENTIALS_NAMESPACE}:`))).toEqual([
+    // Read in place of the chain (a re-export: no bytes of its own in the bundle).
+    expect(read.filter((input) => input.startsWith(`${LAMBDA_CREDENTIALS_NAMESPACE}:`))).toEqual([
       expect.stringMatching(/credential-provider-node[\\/]dist-es[\\/]index\.js$/),
     ]);
     expect(inputs).toContain('node_modules/@aws-sdk/credential-provider-env/dist-es/fromEnv.js');
@@ -178,3 +187,57 @@ export const used = [new CloudWatchLogsClient({}), StartLiveTailCommand, Paramet
   },
   GENEROUS,
 );
+
+describe('shared config files', () => {
+  const loader = path.join(
+    ROOT,
+    'node_modules/@smithy/core/dist-es/submodules/config/shared-ini-file-loader/loadSharedConfigFiles.js',
+  );
+
+  test('the stand-in exports what the SDK’s loader exports', () => {
+    expect(exportedNames(fs.readFileSync(loader, 'utf8'))).toEqual([...SHARED_CONFIG_LOADER_EXPORTS].sort());
+    expect(
+      exportedNames('export { A, B as C } from "./x";\nexport const d = 1;\nexport async function e() {}'),
+    ).toEqual(['A', 'C', 'd', 'e']);
+  });
+
+  test(
+    'a bundle reads no file for its settings, and keeps node:fs/promises and the INI parser out',
+    async () => {
+      const { outfile, inputs } = await bundle(
+        'config-files',
+        `import { SSMClient } from ${sdk('@aws-sdk/client-ssm')};
+const client = new SSMClient({});
+Promise.all([client.config.region(), client.config.useFipsEndpoint(), client.config.maxAttempts()]).then((values) =>
+  process.stdout.write(JSON.stringify(values)),
+);\n`,
+      );
+      expect(
+        inputs.filter((input) => /shared-ini-file-loader[\\/](readFile|parseIni)\.js$/.test(input)),
+      ).toEqual([]);
+      expect(fs.readFileSync(outfile, 'utf8')).not.toContain('node:fs/promises');
+      // A config file that would say otherwise is not read: the environment and the defaults decide.
+      const config = path.join(dir, 'aws-config');
+      fs.writeFileSync(config, '[default]\nregion = us-west-2\nuse_fips_endpoint = true\nmax_attempts = 9\n');
+      const { stdout } = await promisify(execFile)(process.execPath, [outfile], {
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', AWS_CONFIG_FILE: config },
+      });
+      expect(JSON.parse(stdout)).toEqual(['eu-west-1', false, 3]);
+    },
+    GENEROUS,
+  );
+
+  test('the stack gives its functions no layer and none of the variables that point the SDK at files', () => {
+    const { template } = synth();
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Array<{
+      Properties: { Layers?: unknown; Environment?: { Variables?: Record<string, unknown> } };
+    }>;
+    expect(functions.length).toBeGreaterThan(5);
+    for (const fn of functions) {
+      expect(fn.Properties.Layers).toBeUndefined();
+      const variables = Object.keys(fn.Properties.Environment?.Variables ?? {});
+      for (const name of ['AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_PROFILE'])
+        expect(variables).not.toContain(name);
+    }
+  });
+});
