@@ -46,12 +46,19 @@ async function main() {
   lines.push(
     '### Lambda bundles',
     '',
-    `Median of ${RUNS} cold loads + init in fresh Node ${process.versions.node} processes, each bundle loaded in alternation with its runtime-SDK build (the same code with \`@aws-sdk/*\` left to the Lambda runtime's CommonJS SDK), after what Lambda's runtime loads before any handler (\`node:http\`, for its Runtime API client). Budgets: ${BUDGET.bundleBytes / 1024} KB a bundle; for a function that sends SDK commands, cold load + init ≤ ${BUDGET.coldRatio} of its runtime-SDK build.`,
+    `Median of ${RUNS} cold loads + init in fresh Node ${process.versions.node} processes, as the CPU time each takes (user + system, all threads: Lambda gives a function CPU in proportion to its memory, so its init lasts as long as the CPU it needs), each bundle loaded in alternation with its runtime-SDK build (the same code with \`@aws-sdk/*\` left to the Lambda runtime's CommonJS SDK), after what Lambda's runtime loads before any handler (\`node:http\`, for its Runtime API client). Budgets: ${BUDGET.bundleBytes / 1024} KB a bundle; for a function that sends SDK commands, cold load + init ≤ ${BUDGET.coldRatio} of its runtime-SDK build.`,
     '',
   );
   lines.push(
     ...table(
-      ['function', 'bytes', 'runtime-SDK build bytes', 'cold ms', 'runtime-SDK build cold ms', 'ratio'],
+      [
+        'function',
+        'bytes',
+        'runtime-SDK build bytes',
+        'cold CPU ms',
+        'runtime-SDK build cold CPU ms',
+        'ratio',
+      ],
       bundles.map((b) => [
         b.name,
         b.bytes,
