@@ -255,7 +255,8 @@ async function main() {
   if (process.env.BENCH_SUITE !== '0') {
     const suite = benchSuite(path.join(__dirname, '..'));
     lines.push('', ...suiteSection(suite));
-    if (suite.failed > 0) failures.push(`test suite: ${suite.failed} tests failed`);
+    if (suite.failed > 0 || suite.failures.length > 0)
+      failures.push(`test suite: ${suite.failed} tests failed`, ...suite.failures.map((f) => `  ${f}`));
     if (suite.verdict === 'over')
       failures.push(`test suite: over ${SUITE_TARGET_SECONDS / 60} min (${suite.reason})`);
     if (suite.lines >= SUITE_LINE_BUDGET)

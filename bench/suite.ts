@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { duration, table } from './markdown';
 
 /**
@@ -36,6 +37,8 @@ export interface SuiteRun {
   files: number;
   tests: number;
   failed: number;
+  /** Each failed test: its file, its name and the first line of its failure. */
+  failures: string[];
   /** Lines `npm test` printed (stdout and stderr). */
   lines: number;
   slowest: SuiteFile[];
@@ -51,7 +54,28 @@ export interface SuiteRun {
 interface JestReport {
   numTotalTests: number;
   numFailedTests: number;
-  testResults: Array<{ name: string; startTime: number; endTime: number }>;
+  testResults: Array<{
+    name: string;
+    startTime: number;
+    endTime: number;
+    message?: string;
+    assertionResults?: Array<{ fullName: string; status: string; failureMessages?: string[] }>;
+  }>;
+}
+
+/** Each failed test, or a file that failed without a test failing (a suite that did not load). */
+function failuresOf(json: JestReport, root: string): string[] {
+  return json.testResults.flatMap((result) => {
+    const file = path.relative(root, result.name);
+    const failed = (result.assertionResults ?? []).filter((test) => test.status === 'failed');
+    const firstLine = (text = '') =>
+      stripVTControlCharacters(text)
+        .split('\n')
+        .map((line) => line.trim())
+        .find(Boolean) ?? '';
+    if (failed.length === 0) return result.message?.trim() ? [`${file}: ${firstLine(result.message)}`] : [];
+    return failed.map((test) => `${file} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+  });
 }
 
 /** CPU seconds of the processes this one ran and waited for (cutime + cstime), where /proc has them. */
@@ -122,6 +146,7 @@ export function benchSuite(root: string, only: string[] = []): SuiteRun {
     files: files.length,
     tests: json.numTotalTests,
     failed: json.numFailedTests,
+    failures: failuresOf(json, root),
     lines: printed.length ? printed.replace(/\n$/, '').split('\n').length : 0,
     slowest: files
       .sort((a, b) => (b.cpuSeconds ?? b.wallSeconds) - (a.cpuSeconds ?? a.wallSeconds))
@@ -179,6 +204,7 @@ export function suiteSection(suite: SuiteRun): string[] {
         ],
         ['verdict', `${suite.verdict}: ${suite.reason}`],
         ['test files, tests, failed (budget 0)', `${suite.files}, ${suite.tests}, ${suite.failed}`],
+        ...suite.failures.map((failure) => ['failed', failure]),
         [`lines printed (budget < ${SUITE_LINE_BUDGET})`, suite.lines],
         ...suite.slowest.map((s) => [
           `costliest file: ${s.file} (CPU, wall)`,
