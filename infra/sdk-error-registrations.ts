@@ -25,6 +25,7 @@ export function stringConstants(source: string): Map<string, string> {
     constants.set(name as string, value as string);
   return constants;
 }
+
 const REGISTRATION = /^(\w+)\.registerError\((\w+)\$, (\w+)\);\n?/gm;
 
 /** The schema's declaration, `export var X$ = [-3, namespace, name, traits, ...];`, up to its end. */
@@ -50,14 +51,21 @@ type Registration =
   /** Another code on the wire: registered with a class of this name. */
   | { rename: string };
 
-function registration(constants: Map<string, string>, text: string | undefined): Registration {
+/**
+ * How one error is registered; `queryErrorKey` is the module's constant naming the `awsQueryError`
+ * trait, if it has one.
+ */
+function registration(
+  constants: Map<string, string>,
+  queryErrorKey: string | undefined,
+  text: string | undefined,
+): Registration {
   const head = text?.match(/^export var \w+\$ = \[-3, (\w+), ([\w"`]+),/);
   if (!text || !head) return { keep: true };
   const namespace = constantValue(constants, head[1] as string);
   if (namespace === undefined || namespace.startsWith('smithy.ts.sdk.synthetic.')) return { keep: true };
   const shapeName = constantValue(constants, head[2] as string);
   if (shapeName === undefined || !/^\w+$/.test(shapeName)) return { keep: true };
-  const queryErrorKey = [...constants].find(([, value]) => value === '"awsQueryError"')?.[0];
   const queryCode = queryErrorKey
     ? text.match(new RegExp(`\\[${queryErrorKey}\\]: \\[[\`"]([^\`"]*)[\`"]`))?.[1]
     : undefined;
@@ -87,12 +95,13 @@ export function pruneErrorRegistrations(source: string): {
   kept: number;
 } {
   const constants = stringConstants(source);
+  const queryErrorKey = [...constants].find(([, value]) => value === '"awsQueryError"')?.[0];
   const counts = { dropped: 0, renamed: 0, kept: 0 };
   let baseException: string | undefined;
   const result = source.replace(
     REGISTRATION,
     (whole, registry: string, schema: string, errorClass: string) => {
-      const found = registration(constants, declaration(source, schema));
+      const found = registration(constants, queryErrorKey, declaration(source, schema));
       if ('keep' in found) {
         if (/ServiceException$/.test(errorClass)) baseException ??= errorClass;
         counts.kept += 1;

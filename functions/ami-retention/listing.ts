@@ -98,7 +98,7 @@ export async function templateVersions(
       sleep,
     );
   } catch (error) {
-    if ((error as Error).name === 'InvalidLaunchTemplateId.NotFound') return [];
+    if (isAwsError(error, 'InvalidLaunchTemplateId.NotFound')) return [];
     throw error;
   }
 }
