@@ -278,6 +278,13 @@ describe('image-rollout: a new image', () => {
     expect(await groupVersion()).toBe('1');
     // Not marked bad: the AMI is good for the types it was built for.
     expect(await amiTags(world.newAmi)).not.toHaveProperty('external-worker:bad');
+
+    // The same event again: refused again, still nothing changed.
+    const again = await run(world.event, { WorkerArchitecture: 'arm64' });
+    expect(again.error).toBe('AmiOfAnotherArchitecture');
+    expect(again.sdkCalls.map((c) => c.action)).not.toContain('createLaunchTemplateVersion');
+    expect(refreshes.started).toEqual([]);
+    expect(await groupVersion()).toBe('1');
   });
 
   test('a refresh already running is waited for, never cancelled, then ours starts', async () => {
